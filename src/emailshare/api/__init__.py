@@ -1,0 +1,1 @@
+"""The HTTP boundary: routes, wire shapes and the one error catalogue."""

@@ -1,0 +1,67 @@
+"""The one place that turns errors into HTTP: Zoho's status for each code, and its envelope."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emailshare.api import wire
+from emailshare.domain import errors as e
+from emailshare.storage.db import StoreUnavailable
+
+log = logging.getLogger("emailshare")
+
+STATUS: dict[type[e.ZohoError], int] = {
+    e.InvalidUrlPattern: 404,
+    e.InvalidRequestMethod: 400,
+    e.ApiNotSupported: 400,
+    e.AuthenticationFailure: 401,
+    e.InvalidToken: 401,
+    e.OAuthScopeMismatch: 401,
+    e.InvalidModule: 400,
+    e.NotSupported: 400,
+    e.InvalidData: 400,
+    e.NoPermission: 403,
+    e.NotAllowed: 400,
+    e.AlreadyShared: 400,
+    e.NotShared: 400,
+    e.DuplicateData: 400,
+    e.MandatoryNotFound: 400,
+    e.TooManyRequests: 429,
+    e.InternalError: 500,
+}
+
+
+def status_of(exc: e.ZohoError) -> int:
+    return STATUS.get(type(exc), 400)
+
+
+def error_response(exc: e.ZohoError, headers: dict[str, str] | None = None) -> Response:
+    return Response(wire.error(exc), status_of(exc), headers=headers, media_type=wire.CONTENT_TYPE)
+
+
+async def on_zoho_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, e.ZohoError)
+    return error_response(exc)
+
+
+async def on_http_exception(_: Request, exc: Exception) -> Response:
+    """Starlette's own 404 (no route) becomes Zoho's ``INVALID_URL_PATTERN``."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(e.InvalidUrlPattern())
+    if exc.status_code == 405:
+        return error_response(e.InvalidRequestMethod())
+    return error_response(e.InternalError())
+
+
+async def on_unexpected(_: Request, exc: Exception) -> Response:
+    """Anything else: ``INTERNAL_ERROR``, logged here without the request's secrets."""
+    if isinstance(exc, StoreUnavailable):
+        log.warning("store unavailable: %s", exc)
+    else:
+        log.error("unexpected %s", type(exc).__name__, exc_info=exc)
+    return error_response(e.InternalError())

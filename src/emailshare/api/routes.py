@@ -1,0 +1,111 @@
+"""Handlers: parse the request, call one use case, serialise. No rule lives here."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emailshare.api import wire
+from emailshare.config import Settings
+from emailshare.domain import scopes as scope_rules
+from emailshare.domain.errors import (
+    ApiNotSupported,
+    InvalidData,
+    InvalidRequestMethod,
+    InvalidUrlPattern,
+)
+from emailshare.service import details
+from emailshare.service.auth import Caller, authenticate
+from emailshare.storage.repo import Store
+
+DETAILS_VERSIONS = frozenset({"v4", "v5", "v6", "v7", "v8"})
+OLD_VERSIONS = frozenset({"v2", "v2.1", "v3"})
+ALL_VERSIONS = DETAILS_VERSIONS | OLD_VERSIONS
+
+
+def _ok(body: bytes, status: int = 200) -> Response:
+    return Response(body, status, media_type=wire.CONTENT_TYPE)
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _now(request: Request) -> int:
+    settings: Settings = request.app.state.settings
+    return int(settings.clock())
+
+
+def _require_get(request: Request) -> None:
+    if request.method != "GET":
+        raise InvalidRequestMethod()
+
+
+async def _caller(request: Request) -> Caller:
+    return await authenticate(_store(request), request.headers.get("authorization"),
+                              _now(request))
+
+
+async def sharing_details(request: Request) -> Response:
+    """``GET /crm/{version}/{module}/{record_id}/__emails_sharing_details``."""
+    _require_get(request)
+    version = request.path_params["version"]
+    if version not in DETAILS_VERSIONS:
+        if version in OLD_VERSIONS:
+            raise ApiNotSupported({"supported_version": 4})
+        raise InvalidUrlPattern()
+    caller = await _caller(request)
+    result = await details.sharing_details(_store(request), caller,
+                                           request.path_params["module"],
+                                           request.path_params["record_id"])
+    return _ok(wire.sharing_details(result))
+
+
+def _any_version(request: Request) -> None:
+    if request.path_params["version"] not in ALL_VERSIONS:
+        raise InvalidUrlPattern()
+
+
+async def users(request: Request) -> Response:
+    """``GET /crm/{v}/users?type=CurrentUser``: what the SDKs ask on a token's first use."""
+    _require_get(request)
+    _any_version(request)
+    caller = await _caller(request)
+    scope_rules.require_users_read(caller.scopes)
+    store = _store(request)
+    kind = request.query_params.get("type", "AllUsers")
+    if kind == "CurrentUser":
+        ids = [caller.user_id]
+    elif kind in ("AllUsers", "ActiveUsers"):
+        ids = await store.org_user_ids(caller.org_id)
+    else:
+        raise InvalidData({"param_name": "type"}, "invalid data")
+    infos = [info for uid in ids[:200] if (info := await store.user_info(caller.org_id, uid))]
+    if kind == "ActiveUsers":
+        infos = [i for i in infos if i.status == "active"]
+    items = [wire.user(info, caller.org_id) for info in infos]
+    return _ok(wire.users(items, page=1, per_page=200, more=len(ids) > 200))
+
+
+async def org(request: Request) -> Response:
+    """``GET /crm/{v}/org``: the caller's org, as Zoho's Org API shows it."""
+    _require_get(request)
+    _any_version(request)
+    caller = await _caller(request)
+    scope_rules.require_org_read(caller.scopes)
+    store = _store(request)
+    name = await store.org_name(caller.org_id) or ""
+    me = await store.user_info(caller.org_id, caller.user_id)
+    return _ok(wire.org(caller.org_id, name, me.email if me else None))
+
+
+async def healthz(_: Request) -> Response:
+    """Liveness: the process answers."""
+    return _ok(b'{"status":"ok"}')
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: the store answers a query."""
+    await _store(request).org_name(0)
+    return _ok(b'{"status":"ready"}')

@@ -1,0 +1,75 @@
+"""Zoho's field names and body shapes, and nothing else. Key order is the contract's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from emailshare.domain.errors import ZohoError
+from emailshare.domain.rules import SharingDetails
+from emailshare.storage.repo import UserInfo
+
+CONTENT_TYPE = "application/json;charset=UTF-8"
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON, UTF-8, keys in insertion order (as the contract writes them)."""
+    return orjson.dumps(value)
+
+
+def sharing_details(result: SharingDetails) -> bytes:
+    return dumps({"__emails_sharing_details": [{
+        "available_types": list(result.available_types),
+        "share_from_users": [{"id": str(u.id), "name": u.name, "_type": u.protocol}
+                             for u in result.share_from_users],
+    }]})
+
+
+def error(exc: ZohoError) -> bytes:
+    return dumps({"code": exc.code, "details": exc.details, "message": exc.message,
+                  "status": "error"})
+
+
+def _split_name(full: str) -> tuple[str | None, str]:
+    first, _, last = full.rpartition(" ")
+    return (first or None, last)
+
+
+def user(info: UserInfo, org_id: int) -> dict[str, Any]:
+    """A user as Zoho's Users API shows one (the fields the official SDKs read, and more)."""
+    first, last = _split_name(info.name)
+    role = {"name": info.role_name, "id": str(info.role_id)} if info.role_id is not None else None
+    profile_name = "Administrator" if info.profile == "administrator" else "Standard"
+    return {
+        "id": str(info.id),
+        "full_name": info.name,
+        "first_name": first,
+        "last_name": last,
+        "email": info.email,
+        "status": info.status,
+        "role": role,
+        "profile": {"name": profile_name, "id": f"{org_id}{1 if info.profile == 'administrator' else 2}"},
+        "confirm": True,
+        "zuid": str(info.id),
+    }
+
+
+def users(items: list[dict[str, Any]], page: int, per_page: int, more: bool) -> bytes:
+    return dumps({"users": items,
+                  "info": {"per_page": per_page, "count": len(items), "page": page,
+                           "more_records": more}})
+
+
+def org(org_id: int, name: str, primary_email: str | None) -> bytes:
+    return dumps({"org": [{
+        "id": str(org_id),
+        "company_name": name,
+        "zgid": str(org_id),
+        "primary_email": primary_email,
+        "domain_name": f"org{org_id}",
+        "currency": "US Dollar",
+        "iso_code": "USD",
+        "time_zone": "GMT",
+        "type": "production",
+    }]})

@@ -1,0 +1,185 @@
+"""The ``emailshare`` command: serve, load, token, demo, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+from emailshare.config import DEFAULT_DB, Settings
+from emailshare.domain.errors import FixtureError
+from emailshare.service import admin
+from emailshare.service.fixtures import parse_id
+from emailshare.storage import migrate
+from emailshare.storage.db import StoreUnavailable, connect, redact
+from emailshare.storage.repo import Store
+
+T = TypeVar("T")
+
+DEMO_USER = 412463000001213019
+DEMO_RECORD = "3652397000001790004"
+DEMO_SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.users.READ", "ZohoCRM.org.READ")
+
+
+def _with_store(db_url: str, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Open the store, bring its schema up to date, run ``work``, close."""
+
+    async def run() -> T:
+        db = await connect(db_url)
+        try:
+            await migrate.upgrade(db)
+            return await work(Store(db))
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def _user_id(text: str) -> int:
+    value = parse_id(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Zoho id (1 to 19 digits)")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port")
+    return int(text)
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError("workers must be from 1 to 64")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emailshare", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def db_opt(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", default=DEFAULT_DB,
+                       help="sqlite:///path.db (default: ./emailshare.db) or postgresql://…")
+
+    serve = sub.add_parser("serve", help="serve the API")
+    db_opt(serve)
+    serve.add_argument("--load", metavar="FILE", help="load this fixture before serving")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_port, default=8000)
+    serve.add_argument("--workers", type=_workers, default=1)
+    serve.add_argument("--public-url", help="the api_domain handed out with tokens")
+
+    load = sub.add_parser("load", help="load a fixture (JSON or YAML) into the store")
+    db_opt(load)
+    load.add_argument("file")
+
+    token = sub.add_parser("token", help="print a new access token for a user")
+    db_opt(token)
+    token.add_argument("--user", type=_user_id, required=True)
+    token.add_argument("--org", type=_user_id, help="the org, when the user id is in several")
+    token.add_argument("--scope", action="append", required=True, dest="scopes")
+    token.add_argument("--expires-in", type=int, default=3600)
+
+    demo = sub.add_parser("demo", help="serve a demo org and print a ready-to-paste curl")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=_port, default=8000)
+    demo.add_argument("--db", help="store for the demo (default: a fresh temporary SQLite file)")
+
+    mig = sub.add_parser("migrate", help="create or upgrade the store's schema")
+    db_opt(mig)
+    return parser
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Run the ASGI app on granian; workers rebuild settings from the environment."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    os.environ.update(settings.to_env())
+    Granian(
+        "emailshare.api.app:create_app_from_env",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        log_access=False,
+        backlog=2048,
+    ).serve()
+
+
+def _prepare(db_url: str, fixture: str | None) -> None:
+    async def work(store: Store) -> None:
+        if fixture:
+            summary = await admin.load_file(store, fixture, int(time.time()))
+            print(f"loaded {fixture}: {summary.orgs} orgs, {summary.users} users, "
+                  f"{summary.records} records, {summary.tokens} tokens", flush=True)
+
+    _with_store(db_url, work)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    db_url = args.db or f"sqlite:///{Path(tempfile.mkdtemp(prefix='emailshare-demo-')) / 'demo.db'}"
+    fixture = resources.files("emailshare") / "data" / "demo.json"
+    with resources.as_file(fixture) as path:
+        _prepare(db_url, str(path))
+
+    async def mint(store: Store) -> str:
+        return await admin.issue_token(store, DEMO_USER, DEMO_SCOPES, 86400, int(time.time()))
+
+    token = _with_store(db_url, mint)
+    base = f"http://{args.host}:{args.port}"
+    url = f"{base}/crm/v8/Accounts/{DEMO_RECORD}/__emails_sharing_details"
+    print("emailshare demo: org 'Zylker Demo' on", redact(db_url), flush=True)
+    print("Try:\n", flush=True)
+    print(f"  curl -s {shlex.quote(url)} \\\n"
+          f"    -H {shlex.quote('Authorization: Zoho-oauthtoken ' + token)}\n", flush=True)
+    print(f"(token for Will Grandon, scopes {' '.join(DEMO_SCOPES)}; Ctrl-C stops)", flush=True)
+    serve(Settings(db_url=db_url), args.host, args.port, 1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            _prepare(args.db, args.load)
+            serve(Settings(db_url=args.db, public_url=args.public_url), args.host, args.port,
+                  args.workers)
+        elif args.command == "load":
+            _prepare(args.db, args.file)
+        elif args.command == "token":
+            async def mint(store: Store) -> str:
+                return await admin.issue_token(store, args.user, args.scopes, args.expires_in,
+                                               int(time.time()), args.org)
+
+            print(_with_store(args.db, mint))
+        elif args.command == "demo":
+            _demo(args)
+        elif args.command == "migrate":
+            async def upgrade() -> list[str]:
+                db = await connect(args.db)
+                try:
+                    return await migrate.upgrade(db)
+                finally:
+                    await db.close()
+
+            names = asyncio.run(upgrade())
+            print("applied: " + (", ".join(names) if names else "nothing (up to date)"))
+    except FixtureError as exc:
+        print(f"emailshare: {exc}", file=sys.stderr)
+        return 2
+    except (StoreUnavailable, ValueError, OSError) as exc:
+        print(f"emailshare: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

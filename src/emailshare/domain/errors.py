@@ -1,0 +1,120 @@
+"""Every error emailshare raises is one of these: a Zoho error code, message and details.
+
+The HTTP status and the wire envelope are chosen in one place only: ``emailshare.api.errors``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ZohoError(Exception):
+    """A Zoho API error: ``code`` and ``message`` as Zoho spells them, plus ``details``."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    message: ClassVar[str] = "Internal Server Error"
+
+    def __init__(self, details: dict[str, Any] | None = None, message: str | None = None) -> None:
+        self.details: dict[str, Any] = details if details is not None else {}
+        if message is not None:
+            self.message = message  # type: ignore[misc]
+        super().__init__(f"{self.code}: {self.message}")
+
+
+class InternalError(ZohoError):
+    code = "INTERNAL_ERROR"
+    message = "Internal Server Error"
+
+
+class InvalidUrlPattern(ZohoError):
+    code = "INVALID_URL_PATTERN"
+    message = "Please check if the URL trying to access is a correct one"
+
+
+class InvalidRequestMethod(ZohoError):
+    code = "INVALID_REQUEST_METHOD"
+    message = "The http request method type is not a valid one"
+
+
+class ApiNotSupported(ZohoError):
+    code = "API_NOT_SUPPORTED"
+    message = "the api is not supported in this version"
+
+
+class AuthenticationFailure(ZohoError):
+    code = "AUTHENTICATION_FAILURE"
+    message = "Authentication failed"
+
+
+class InvalidToken(ZohoError):
+    code = "INVALID_TOKEN"
+    message = "invalid oauth token"
+
+
+class OAuthScopeMismatch(ZohoError):
+    code = "OAUTH_SCOPE_MISMATCH"
+    message = "invalid oauth scope to access this URL"
+
+
+class InvalidModule(ZohoError):
+    code = "INVALID_MODULE"
+    message = "the module name given seems to be invalid"
+
+
+class NotSupported(ZohoError):
+    code = "NOT_SUPPORTED"
+    message = "the given module is not supported in api"
+
+
+class InvalidData(ZohoError):
+    code = "INVALID_DATA"
+    message = "the related id given seems to be invalid"
+
+
+class NoPermission(ZohoError):
+    code = "NO_PERMISSION"
+    message = "permission denied"
+
+
+class NotAllowed(ZohoError):
+    code = "NOT_ALLOWED"
+    message = "User did not enable custom sharing"
+
+
+class AlreadyShared(ZohoError):
+    code = "ALREADY_SHARED"
+    message = "Emails are already shared to the colleagues already"
+
+
+class NotShared(ZohoError):
+    code = "NOT_SHARED"
+    message = "Emails are not  shared to the colleagues already"
+
+
+class DuplicateData(ZohoError):
+    code = "DUPLICATE_DATA"
+    message = "Duplicate Data"
+
+
+class MandatoryNotFound(ZohoError):
+    code = "MANDATORY_NOT_FOUND"
+    message = "expected key is missing"
+
+
+class TooManyRequests(ZohoError):
+    code = "TOO_MANY_REQUESTS"
+    message = "too many requests continuously"
+
+
+def invalid_record_path() -> InvalidData:
+    """The answer for a bad or unknown record id in the URL (CONTRACT section 5)."""
+    return InvalidData({"resource_path_index": 1})
+
+
+def no_read_permission() -> NoPermission:
+    """The answer when the caller may not read the record (CONTRACT section 5)."""
+    return NoPermission({"permissions": ["Crm_Implied_View_Emails"]})
+
+
+class FixtureError(ValueError):
+    """A fixture document that cannot be loaded; the message names the bad key or id."""

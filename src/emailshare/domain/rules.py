@@ -1,0 +1,165 @@
+"""The sharing rules, in one pure module (CONTRACT sections 5 and 6, the **[model]** parts).
+
+Two entry points serve two callers:
+
+* ``read_rule`` and ``share_decision`` decide from small facts. The store's fast path gathers
+  those facts in SQL and asks these functions, so a rule lives here and only here.
+* ``sharing_details`` computes a whole answer from an in-memory :class:`Org`. It is the
+  reference the property-based test holds the server's answer to, and what ``explain`` uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from emailshare.domain.model import DataSharing, EmailSharing, Org, Profile, Record, User
+
+MAX_SHARE_FROM_USERS = 50
+
+
+class ReadRule(StrEnum):
+    """Why a caller may read a record; checked in this order."""
+
+    ADMINISTRATOR = "administrator"
+    OWNER = "owner"
+    SUPERIOR_ROLE = "superior_role"
+    PUBLIC_MODULE = "public_data_sharing"
+    RECORD_SHARE = "record_shared_with_caller"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFacts:
+    """What decides whether the caller may read one record."""
+
+    caller_is_admin: bool
+    caller_is_owner: bool
+    caller_role_above_owner: bool
+    module_sharing: DataSharing
+    shared_with_caller: bool
+
+
+def read_rule(facts: ReadFacts) -> ReadRule | None:
+    """The first rule that lets the caller read the record, or None (``NO_PERMISSION``)."""
+    if facts.caller_is_admin:
+        return ReadRule.ADMINISTRATOR
+    if facts.caller_is_owner:
+        return ReadRule.OWNER
+    if facts.caller_role_above_owner:
+        return ReadRule.SUPERIOR_ROLE
+    if facts.module_sharing.everyone_reads:
+        return ReadRule.PUBLIC_MODULE
+    if facts.shared_with_caller:
+        return ReadRule.RECORD_SHARE
+    return None
+
+
+class ShareDecision(StrEnum):
+    """Why a user is in, or out of, ``share_from_users`` for one caller and record."""
+
+    CALLER = "caller"
+    PUBLIC = "public_email_sharing"
+    CUSTOM_SHARED = "custom_sharing_record_shared"
+    NOT_ACTIVE = "user_not_active"
+    NO_MAILBOX = "no_mailbox"
+    MAILBOX_DISABLED = "mailbox_disabled"
+    PRIVATE = "private_email_sharing"
+    CUSTOM_NOT_SHARED = "custom_sharing_record_not_shared"
+
+    @property
+    def included(self) -> bool:
+        return self in _INCLUDED
+
+
+_INCLUDED = frozenset({ShareDecision.CALLER, ShareDecision.PUBLIC, ShareDecision.CUSTOM_SHARED})
+
+
+def share_decision(user: User, caller_id: int, emails_shared_by: frozenset[int]) -> ShareDecision:
+    """Whether ``user``'s mailbox emails on the record are readable by the caller, and why."""
+    if user.status.value != "active":
+        return ShareDecision.NOT_ACTIVE
+    if user.mailbox is None:
+        return ShareDecision.NO_MAILBOX
+    if not user.mailbox.enabled:
+        return ShareDecision.MAILBOX_DISABLED
+    if user.id == caller_id:
+        return ShareDecision.CALLER
+    if user.email_sharing is EmailSharing.PUBLIC:
+        return ShareDecision.PUBLIC
+    if user.email_sharing is EmailSharing.CUSTOM:
+        if user.id in emails_shared_by:
+            return ShareDecision.CUSTOM_SHARED
+        return ShareDecision.CUSTOM_NOT_SHARED
+    return ShareDecision.PRIVATE
+
+
+def order_key(name: str, user_id: int) -> tuple[str, int]:
+    """Order after the caller: the name's case fold by code point, then the numeric id."""
+    return (name.casefold(), user_id)
+
+
+def available_types(gathers_contacts: bool, any_share_from_users: bool) -> list[str]:
+    """The email filter types, always in Zoho's order, each only when its rule holds."""
+    types = ["emails_sent_from_crm"]
+    if gathers_contacts:
+        types.append("all_contacts_emails")
+    if any_share_from_users:
+        types.append("all_imap_shared_users")
+    types.append("all_emails")
+    return types
+
+
+@dataclass(frozen=True, slots=True)
+class ShareFromUser:
+    id: int
+    name: str
+    protocol: str
+
+
+@dataclass(frozen=True, slots=True)
+class SharingDetails:
+    """The answer of ``__emails_sharing_details``, free of any wire spelling."""
+
+    available_types: Sequence[str]
+    share_from_users: Sequence[ShareFromUser]
+
+
+def assemble(caller: ShareFromUser | None, others: Iterable[ShareFromUser],
+             gathers_contacts: bool) -> SharingDetails:
+    """Caller first, then ``others`` in :func:`order_key` order, at most 50 in all."""
+    ordered = sorted(others, key=lambda u: order_key(u.name, u.id))
+    users = ([caller] if caller else []) + ordered
+    users = users[:MAX_SHARE_FROM_USERS]
+    return SharingDetails(available_types(gathers_contacts, bool(users)), users)
+
+
+# --- the reference: everything computed from an in-memory Org ------------------------------
+
+
+def read_facts(org: Org, caller: User, record: Record) -> ReadFacts:
+    """Gather :class:`ReadFacts` from an in-memory org (the store does this in SQL)."""
+    owner = org.user(record.owner)
+    owner_role = owner.role if owner else None
+    above = caller.role is not None and caller.role in org.role_ancestors(owner_role)
+    return ReadFacts(
+        caller_is_admin=caller.profile is Profile.ADMINISTRATOR,
+        caller_is_owner=caller.id == record.owner,
+        caller_role_above_owner=above,
+        module_sharing=org.sharing_of(record.module),
+        shared_with_caller=caller.id in record.shared_with,
+    )
+
+
+def share_decisions(org: Org, caller: User, record: Record) -> dict[int, ShareDecision]:
+    """Every user of the org with the reason they are in or out of ``share_from_users``."""
+    return {u.id: share_decision(u, caller.id, record.emails_shared_by) for u in org.users}
+
+
+def sharing_details(org: Org, caller: User, record: Record, gathers_contacts: bool) -> SharingDetails:
+    """The whole answer for a caller who may read ``record`` (the caller's read is checked apart)."""
+    decisions = share_decisions(org, caller, record)
+    entries = {u.id: ShareFromUser(u.id, u.name, u.mailbox.protocol.value)
+               for u in org.users if decisions[u.id].included and u.mailbox is not None}
+    me = entries.pop(caller.id, None)
+    return assemble(me, entries.values(), gathers_contacts)

@@ -1,0 +1,57 @@
+"""Who is calling: the ``Authorization`` header to an authenticated caller (CONTRACT section 4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emailshare.domain import scopes as scope_rules
+from emailshare.domain.errors import AuthenticationFailure, InvalidToken
+from emailshare.service.fixtures import TOKEN_SHAPE
+from emailshare.service.tokens import same_hash, token_hash
+from emailshare.storage.repo import Store
+
+_SCHEME = "zoho-oauthtoken"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An active user of one org, holding a live token with these scopes."""
+
+    org_id: int
+    user_id: int
+    name: str
+    profile: str
+    role_id: int | None
+    scopes: frozenset[str]
+    mailbox_protocol: str | None
+    mailbox_enabled: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return self.profile == "administrator"
+
+
+def bearer_token(header: str | None) -> str:
+    """The token of ``Zoho-oauthtoken <token>``; other schemes fail authentication."""
+    if not header:
+        raise AuthenticationFailure()
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != _SCHEME:
+        raise AuthenticationFailure()
+    return token.strip()
+
+
+async def authenticate(store: Store, header: str | None, now: int) -> Caller:
+    """The caller behind the header, or ``AUTHENTICATION_FAILURE`` / ``INVALID_TOKEN``."""
+    token = bearer_token(header)
+    if not TOKEN_SHAPE.fullmatch(token):
+        raise InvalidToken()
+    hashed = token_hash(token)
+    owner = await store.token_owner(hashed)
+    if owner is None or not same_hash(owner.token_hash, hashed):
+        raise InvalidToken()
+    if owner.expires_at <= now or owner.status != "active":
+        raise InvalidToken()
+    return Caller(owner.org_id, owner.user_id, owner.name, owner.profile, owner.role_id,
+                  scope_rules.normalise(owner.scopes.split()), owner.mailbox_protocol,
+                  owner.mailbox_enabled)

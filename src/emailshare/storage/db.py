@@ -1,0 +1,142 @@
+"""A thin async database interface over sqlite3 (embedded default) and psycopg 3 (PostgreSQL).
+
+SQL is written once with ``?`` placeholders; the PostgreSQL driver rewrites them to ``%s``.
+SQLite calls run directly on the event loop: each is a few microseconds against a local file,
+far cheaper than a thread hop. PostgreSQL uses psycopg's async connection pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+Row = tuple[Any, ...]
+Params = Sequence[Any]
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached or answered with an operational error."""
+
+
+class Tx(Protocol):
+    """One transaction: statements run in it commit together or not at all."""
+
+    async def execute(self, sql: str, params: Params = ()) -> int: ...
+    async def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+
+class Database(Protocol):
+    dialect: str
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Tx]: ...
+    async def close(self) -> None: ...
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` to a file path."""
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"not a sqlite URL: {url!r} (use sqlite:///path/to/file.db)")
+    path = url[len("sqlite:///"):]
+    if not path:
+        raise ValueError("sqlite URL names no file")
+    return path
+
+
+def redact(url: str) -> str:
+    """A database URL safe to print: the password is replaced."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+async def connect(url: str, *, pool_size: int = 8) -> Database:
+    """Open the store named by ``url``: ``sqlite:///file`` or ``postgresql://…``."""
+    if url.startswith("sqlite:"):
+        return SQLiteDatabase(sqlite_path(url))
+    if url.startswith(("postgresql://", "postgres://")):
+        from emailshare.storage.postgres import PostgresDatabase
+
+        return await PostgresDatabase.open(url, pool_size=pool_size)
+    raise ValueError(f"unsupported database URL {redact(url)!r}: use sqlite:/// or postgresql://")
+
+
+class _SQLiteTx:
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        return self._conn.execute(sql, params).rowcount
+
+    async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+
+class SQLiteDatabase:
+    """SQLite in WAL mode: readers never block the writer; every commit is fsynced."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                     timeout=10.0, cached_statements=256)
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
+                       "busy_timeout=10000"):
+            self._conn.execute(f"PRAGMA {pragma}")
+        self._write_lock = asyncio.Lock()
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        try:
+            row: Row | None = self._conn.execute(sql, params).fetchone()
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        # One connection per process: transactions of concurrent requests must not interleave.
+        async with self._write_lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(str(exc)) from exc
+            try:
+                yield _SQLiteTx(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._conn.execute("ROLLBACK")
+                raise StoreUnavailable(str(exc)) from exc
+
+    async def close(self) -> None:
+        self._conn.close()

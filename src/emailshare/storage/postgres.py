@@ -1,0 +1,94 @@
+"""PostgreSQL through psycopg 3's async pool (imported only when a postgresql:// URL is used)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from functools import lru_cache
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from emailshare.storage.db import Params, Row, StoreUnavailable, Tx
+
+
+@lru_cache(maxsize=512)
+def to_pg(sql: str) -> str:
+    """Rewrite ``?`` placeholders to psycopg's ``%s`` (our SQL has no literal ? or %)."""
+    if "%" in sql:
+        raise ValueError("SQL for PostgreSQL must not contain '%'")
+    return sql.replace("?", "%s")
+
+
+_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+class _PgTx:
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: psycopg.AsyncConnection[Row]) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        cur = await self._conn.execute(to_pg(sql), params)
+        return cur.rowcount
+
+    async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        async with self._conn.cursor() as cur:
+            await cur.executemany(to_pg(sql), rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        cur = await self._conn.execute(to_pg(sql), params)
+        return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        cur = await self._conn.execute(to_pg(sql), params)
+        return await cur.fetchall()
+
+
+class PostgresDatabase:
+    dialect = "postgresql"
+
+    def __init__(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]]) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str, *, pool_size: int = 8) -> PostgresDatabase:
+        pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] = AsyncConnectionPool(
+            url, min_size=1, max_size=pool_size, open=False, timeout=5.0,
+            kwargs={"autocommit": True, "connect_timeout": 3},
+            check=AsyncConnectionPool.check_connection,
+        )
+        try:
+            await pool.open(wait=True, timeout=10.0)
+        except Exception as exc:
+            await pool.close()
+            raise StoreUnavailable(f"cannot connect to PostgreSQL: {type(exc).__name__}") from exc
+        return cls(pool)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        try:
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(to_pg(sql), params)
+                return await cur.fetchone()
+        except (*_ERRORS, TimeoutError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        try:
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(to_pg(sql), params)
+                return await cur.fetchall()
+        except (*_ERRORS, TimeoutError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                yield _PgTx(conn)
+        except (*_ERRORS, TimeoutError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def close(self) -> None:
+        await self._pool.close()
