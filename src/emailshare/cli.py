@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from emailshare.config import DEFAULT_DB, Settings
 from emailshare.domain.errors import FixtureError
-from emailshare.service import admin
+from emailshare.service import admin, oauth
 from emailshare.service.fixtures import parse_id
 from emailshare.storage import migrate
 from emailshare.storage.db import StoreUnavailable, connect, redact
@@ -67,8 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def db_opt(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", default=DEFAULT_DB,
-                       help="sqlite:///path.db (default: ./emailshare.db) or postgresql://…")
+        p.add_argument(
+            "--db",
+            default=DEFAULT_DB,
+            help="sqlite:///path.db (default: ./emailshare.db) or postgresql://…",
+        )
 
     serve = sub.add_parser("serve", help="serve the API")
     db_opt(serve)
@@ -93,6 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=_port, default=8000)
     demo.add_argument("--db", help="store for the demo (default: a fresh temporary SQLite file)")
+
+    client = sub.add_parser("client", help="manage OAuth clients")
+    client_sub = client.add_subparsers(dest="client_command", required=True)
+    client_add = client_sub.add_parser("add", help="register a client; prints its id and secret")
+    db_opt(client_add)
+    client_add.add_argument("--name", required=True)
+    client_add.add_argument("--redirect-uri")
+
+    grant = sub.add_parser("grant", help="print a single-use grant code (valid 120 s)")
+    db_opt(grant)
+    grant.add_argument("--client", required=True)
+    grant.add_argument("--user", type=_user_id, required=True)
+    grant.add_argument("--org", type=_user_id, help="the org, when the user id is in several")
+    grant.add_argument("--scope", action="append", required=True, dest="scopes")
+    grant.add_argument("--issued-at", type=int, help=argparse.SUPPRESS)  # tests of expiry
 
     mig = sub.add_parser("migrate", help="create or upgrade the store's schema")
     db_opt(mig)
@@ -121,8 +139,11 @@ def _prepare(db_url: str, fixture: str | None) -> None:
     async def work(store: Store) -> None:
         if fixture:
             summary = await admin.load_file(store, fixture, int(time.time()))
-            print(f"loaded {fixture}: {summary.orgs} orgs, {summary.users} users, "
-                  f"{summary.records} records, {summary.tokens} tokens", flush=True)
+            print(
+                f"loaded {fixture}: {summary.orgs} orgs, {summary.users} users, "
+                f"{summary.records} records, {summary.tokens} tokens",
+                flush=True,
+            )
 
     _with_store(db_url, work)
 
@@ -141,8 +162,11 @@ def _demo(args: argparse.Namespace) -> None:
     url = f"{base}/crm/v8/Accounts/{DEMO_RECORD}/__emails_sharing_details"
     print("emailshare demo: org 'Zylker Demo' on", redact(db_url), flush=True)
     print("Try:\n", flush=True)
-    print(f"  curl -s {shlex.quote(url)} \\\n"
-          f"    -H {shlex.quote('Authorization: Zoho-oauthtoken ' + token)}\n", flush=True)
+    print(
+        f"  curl -s {shlex.quote(url)} \\\n"
+        f"    -H {shlex.quote('Authorization: Zoho-oauthtoken ' + token)}\n",
+        flush=True,
+    )
     print(f"(token for Will Grandon, scopes {' '.join(DEMO_SCOPES)}; Ctrl-C stops)", flush=True)
     serve(Settings(db_url=db_url), args.host, args.port, 1)
 
@@ -152,19 +176,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             _prepare(args.db, args.load)
-            serve(Settings(db_url=args.db, public_url=args.public_url), args.host, args.port,
-                  args.workers)
+            serve(
+                Settings(db_url=args.db, public_url=args.public_url),
+                args.host,
+                args.port,
+                args.workers,
+            )
         elif args.command == "load":
             _prepare(args.db, args.file)
         elif args.command == "token":
+
             async def mint(store: Store) -> str:
-                return await admin.issue_token(store, args.user, args.scopes, args.expires_in,
-                                               int(time.time()), args.org)
+                return await admin.issue_token(
+                    store, args.user, args.scopes, args.expires_in, int(time.time()), args.org
+                )
 
             print(_with_store(args.db, mint))
+        elif args.command == "client":
+
+            async def add(store: Store) -> oauth.NewClient:
+                return await oauth.add_client(store, args.name, args.redirect_uri)
+
+            made = _with_store(args.db, add)
+            print(f"client_id: {made.client_id}\nclient_secret: {made.client_secret}")
+        elif args.command == "grant":
+
+            async def code(store: Store) -> str:
+                scopes = [s for text in args.scopes for s in oauth.split_scopes(text)]
+                issued_at = args.issued_at if args.issued_at is not None else int(time.time())
+                return await oauth.issue_grant(
+                    store, args.client, args.user, scopes, issued_at, args.org
+                )
+
+            print(_with_store(args.db, code))
         elif args.command == "demo":
             _demo(args)
         elif args.command == "migrate":
+
             async def upgrade() -> list[str]:
                 db = await connect(args.db)
                 try:

@@ -33,6 +33,8 @@ class Settings:
         pool = env.get(f"{ENV_PREFIX}POOL_SIZE", "8")
         if not pool.isdigit() or not 1 <= int(pool) <= 100:
             raise ValueError(f"{ENV_PREFIX}POOL_SIZE must be a whole number from 1 to 100")
-        return cls(db_url=env.get(f"{ENV_PREFIX}DB", DEFAULT_DB),
-                   public_url=env.get(f"{ENV_PREFIX}PUBLIC_URL") or None,
-                   pool_size=int(pool))
+        return cls(
+            db_url=env.get(f"{ENV_PREFIX}DB", DEFAULT_DB),
+            public_url=env.get(f"{ENV_PREFIX}PUBLIC_URL") or None,
+            pool_size=int(pool),
+        )

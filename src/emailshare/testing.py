@@ -26,7 +26,9 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(host: str, port: int, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    host: str, port: int, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     """Block until something accepts TCP connections on host:port, or raise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -77,23 +79,42 @@ def start_server(
     env: dict[str, str] | None = None,
     timeout: float = 30.0,
 ) -> ServerProcess:
-    """Start ``emailshare serve`` on 127.0.0.1 in its own process group and wait until it listens."""
+    """Start ``emailshare serve`` on 127.0.0.1 in a process group of its own; wait for it."""
     workdir = Path(tempfile.mkdtemp(prefix="emailshare-"))
     if db_url is None:
         db_url = f"sqlite:///{workdir / 'emailshare.db'}"
     port = port or free_port()
-    cmd = [sys.executable, "-m", "emailshare", "serve", "--db", db_url,
-           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "emailshare",
+        "serve",
+        "--db",
+        db_url,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     if fixture is not None:
         cmd += ["--load", os.fspath(fixture)]
     cmd += args or []
     log_path = workdir / "server.log"
     child_env = {**os.environ, **(env or {})}
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=child_env,
-                                start_new_session=True)
-    server = ServerProcess(url=f"http://127.0.0.1:{port}", db_url=db_url, port=port, proc=proc,
-                           log_path=log_path, extra_env=env or {})
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=child_env, start_new_session=True
+        )
+    server = ServerProcess(
+        url=f"http://127.0.0.1:{port}",
+        db_url=db_url,
+        port=port,
+        proc=proc,
+        log_path=log_path,
+        extra_env=env or {},
+    )
     try:
         wait_for_port("127.0.0.1", port, timeout, proc)
     except Exception as exc:

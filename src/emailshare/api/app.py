@@ -9,12 +9,15 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
-from emailshare.api import errors, routes
+from emailshare.api import actions, errors, oauth, routes
 from emailshare.config import Settings
 from emailshare.domain.errors import ZohoError
 from emailshare.storage import migrate
 from emailshare.storage.db import StoreUnavailable, connect
 from emailshare.storage.repo import Store
+
+# Handlers check the method themselves, after the path, as Zoho orders its checks.
+ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -33,12 +36,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/crm/{version}/{module}/{record_id}/__emails_sharing_details",
-                  routes.sharing_details, methods=None),
-            Route("/crm/{version}/users", routes.users, methods=None),
-            Route("/crm/{version}/org", routes.org, methods=None),
-            Route("/healthz", routes.healthz, methods=None),
-            Route("/readyz", routes.readyz, methods=None),
+            Route(
+                "/crm/{version}/{module}/{record_id}/__emails_sharing_details",
+                routes.sharing_details,
+                methods=ANY,
+            ),
+            Route(
+                "/crm/{version}/{module}/{record_id}/actions/{action}",
+                actions.share_one,
+                methods=ANY,
+            ),
+            Route("/crm/{version}/{module}/actions/{action}", actions.share_many, methods=ANY),
+            Route("/crm/{version}/users", routes.users, methods=ANY),
+            Route("/oauth/v2/token", oauth.token, methods=ANY),
+            Route("/oauth/v2/token/revoke", oauth.revoke, methods=ANY),
+            Route("/crm/{version}/org", routes.org, methods=ANY),
+            Route("/healthz", routes.healthz, methods=ANY),
+            Route("/readyz", routes.readyz, methods=ANY),
         ],
         exception_handlers={
             ZohoError: errors.on_zoho_error,

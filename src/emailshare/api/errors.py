@@ -30,6 +30,7 @@ STATUS: dict[type[e.ZohoError], int] = {
     e.NotShared: 400,
     e.DuplicateData: 400,
     e.MandatoryNotFound: 400,
+    e.LimitExceeded: 400,
     e.TooManyRequests: 429,
     e.InternalError: 500,
 }

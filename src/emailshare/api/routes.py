@@ -23,16 +23,18 @@ OLD_VERSIONS = frozenset({"v2", "v2.1", "v3"})
 ALL_VERSIONS = DETAILS_VERSIONS | OLD_VERSIONS
 
 
-def _ok(body: bytes, status: int = 200) -> Response:
+def ok(body: bytes, status: int = 200) -> Response:
     return Response(body, status, media_type=wire.CONTENT_TYPE)
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
+def store(request: Request) -> Store:
+    """The app's repository (opened in the lifespan)."""
+    found: Store = request.app.state.store
+    return found
 
 
-def _now(request: Request) -> int:
+def now(request: Request) -> int:
+    """Seconds since the epoch, by the settings' clock."""
     settings: Settings = request.app.state.settings
     return int(settings.clock())
 
@@ -42,9 +44,9 @@ def _require_get(request: Request) -> None:
         raise InvalidRequestMethod()
 
 
-async def _caller(request: Request) -> Caller:
-    return await authenticate(_store(request), request.headers.get("authorization"),
-                              _now(request))
+async def caller(request: Request) -> Caller:
+    """The authenticated caller of this request (check 4 of CONTRACT section 3)."""
+    return await authenticate(store(request), request.headers.get("authorization"), now(request))
 
 
 async def sharing_details(request: Request) -> Response:
@@ -55,11 +57,11 @@ async def sharing_details(request: Request) -> Response:
         if version in OLD_VERSIONS:
             raise ApiNotSupported({"supported_version": 4})
         raise InvalidUrlPattern()
-    caller = await _caller(request)
-    result = await details.sharing_details(_store(request), caller,
-                                           request.path_params["module"],
-                                           request.path_params["record_id"])
-    return _ok(wire.sharing_details(result))
+    who = await caller(request)
+    result = await details.sharing_details(
+        store(request), who, request.path_params["module"], request.path_params["record_id"]
+    )
+    return ok(wire.sharing_details(result))
 
 
 def _any_version(request: Request) -> None:
@@ -71,41 +73,41 @@ async def users(request: Request) -> Response:
     """``GET /crm/{v}/users?type=CurrentUser``: what the SDKs ask on a token's first use."""
     _require_get(request)
     _any_version(request)
-    caller = await _caller(request)
-    scope_rules.require_users_read(caller.scopes)
-    store = _store(request)
+    who = await caller(request)
+    scope_rules.require_users_read(who.scopes)
+    db = store(request)
     kind = request.query_params.get("type", "AllUsers")
     if kind == "CurrentUser":
-        ids = [caller.user_id]
+        ids = [who.user_id]
     elif kind in ("AllUsers", "ActiveUsers"):
-        ids = await store.org_user_ids(caller.org_id)
+        ids = await db.org_user_ids(who.org_id)
     else:
         raise InvalidData({"param_name": "type"}, "invalid data")
-    infos = [info for uid in ids[:200] if (info := await store.user_info(caller.org_id, uid))]
+    infos = [info for uid in ids[:200] if (info := await db.user_info(who.org_id, uid))]
     if kind == "ActiveUsers":
         infos = [i for i in infos if i.status == "active"]
-    items = [wire.user(info, caller.org_id) for info in infos]
-    return _ok(wire.users(items, page=1, per_page=200, more=len(ids) > 200))
+    items = [wire.user(info, who.org_id) for info in infos]
+    return ok(wire.users(items, page=1, per_page=200, more=len(ids) > 200))
 
 
 async def org(request: Request) -> Response:
     """``GET /crm/{v}/org``: the caller's org, as Zoho's Org API shows it."""
     _require_get(request)
     _any_version(request)
-    caller = await _caller(request)
-    scope_rules.require_org_read(caller.scopes)
-    store = _store(request)
-    name = await store.org_name(caller.org_id) or ""
-    me = await store.user_info(caller.org_id, caller.user_id)
-    return _ok(wire.org(caller.org_id, name, me.email if me else None))
+    who = await caller(request)
+    scope_rules.require_org_read(who.scopes)
+    db = store(request)
+    name = await db.org_name(who.org_id) or ""
+    me = await db.user_info(who.org_id, who.user_id)
+    return ok(wire.org(who.org_id, name, me.email if me else None))
 
 
 async def healthz(_: Request) -> Response:
     """Liveness: the process answers."""
-    return _ok(b'{"status":"ok"}')
+    return ok(b'{"status":"ok"}')
 
 
 async def readyz(request: Request) -> Response:
     """Readiness: the store answers a query."""
-    await _store(request).org_name(0)
-    return _ok(b'{"status":"ready"}')
+    await store(request).org_name(0)
+    return ok(b'{"status":"ready"}')

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from emailshare.domain.errors import ZohoError
 from emailshare.domain.rules import SharingDetails
+from emailshare.service.sharing import Action, Outcome
 from emailshare.storage.repo import UserInfo
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
@@ -19,16 +21,25 @@ def dumps(value: Any) -> bytes:
 
 
 def sharing_details(result: SharingDetails) -> bytes:
-    return dumps({"__emails_sharing_details": [{
-        "available_types": list(result.available_types),
-        "share_from_users": [{"id": str(u.id), "name": u.name, "_type": u.protocol}
-                             for u in result.share_from_users],
-    }]})
+    return dumps(
+        {
+            "__emails_sharing_details": [
+                {
+                    "available_types": list(result.available_types),
+                    "share_from_users": [
+                        {"id": str(u.id), "name": u.name, "_type": u.protocol}
+                        for u in result.share_from_users
+                    ],
+                }
+            ]
+        }
+    )
 
 
 def error(exc: ZohoError) -> bytes:
-    return dumps({"code": exc.code, "details": exc.details, "message": exc.message,
-                  "status": "error"})
+    return dumps(
+        {"code": exc.code, "details": exc.details, "message": exc.message, "status": "error"}
+    )
 
 
 def _split_name(full: str) -> tuple[str | None, str]:
@@ -49,27 +60,68 @@ def user(info: UserInfo, org_id: int) -> dict[str, Any]:
         "email": info.email,
         "status": info.status,
         "role": role,
-        "profile": {"name": profile_name, "id": f"{org_id}{1 if info.profile == 'administrator' else 2}"},
+        "profile": {
+            "name": profile_name,
+            "id": f"{org_id}{1 if info.profile == 'administrator' else 2}",
+        },
         "confirm": True,
         "zuid": str(info.id),
     }
 
 
 def users(items: list[dict[str, Any]], page: int, per_page: int, more: bool) -> bytes:
-    return dumps({"users": items,
-                  "info": {"per_page": per_page, "count": len(items), "page": page,
-                           "more_records": more}})
+    return dumps(
+        {
+            "users": items,
+            "info": {"per_page": per_page, "count": len(items), "page": page, "more_records": more},
+        }
+    )
 
 
 def org(org_id: int, name: str, primary_email: str | None) -> bytes:
-    return dumps({"org": [{
-        "id": str(org_id),
-        "company_name": name,
-        "zgid": str(org_id),
-        "primary_email": primary_email,
-        "domain_name": f"org{org_id}",
-        "currency": "US Dollar",
-        "iso_code": "USD",
-        "time_zone": "GMT",
-        "type": "production",
-    }]})
+    return dumps(
+        {
+            "org": [
+                {
+                    "id": str(org_id),
+                    "company_name": name,
+                    "zgid": str(org_id),
+                    "primary_email": primary_email,
+                    "domain_name": f"org{org_id}",
+                    "currency": "US Dollar",
+                    "iso_code": "USD",
+                    "time_zone": "GMT",
+                    "type": "production",
+                }
+            ]
+        }
+    )
+
+
+def action_result(outcomes: Sequence[Outcome], action: Action) -> bytes:
+    """``{"data": [...]}`` of share/unshare: one entry per id, in the request's order."""
+    data: list[dict[str, Any]] = []
+    for o in outcomes:
+        if o.error is None:
+            data.append(
+                {
+                    "code": "SUCCESS",
+                    "details": {"id": o.record_id},
+                    "message": action.done_message,
+                    "status": "success",
+                }
+            )
+        else:
+            data.append(
+                {
+                    "code": o.error.code,
+                    "details": o.error.details,
+                    "message": o.error.message,
+                    "status": "error",
+                }
+            )
+    return dumps({"data": data})
+
+
+def oauth(body: dict[str, Any]) -> bytes:
+    return dumps(body)

@@ -101,6 +101,11 @@ class MandatoryNotFound(ZohoError):
     message = "expected key is missing"
 
 
+class LimitExceeded(ZohoError):
+    code = "LIMIT_EXCEEDED"
+    message = "the limit was exceeded"
+
+
 class TooManyRequests(ZohoError):
     code = "TOO_MANY_REQUESTS"
     message = "too many requests continuously"

@@ -18,8 +18,17 @@ SUPPORTED: dict[str, str] = {
 
 # Standard modules that exist in Zoho but do not serve this API.
 UNSUPPORTED: tuple[str, ...] = (
-    "Tasks", "Events", "Calls", "Products", "Vendors", "Price_Books", "Campaigns", "Cases",
-    "Solutions", "Notes", "Attachments",
+    "Tasks",
+    "Events",
+    "Calls",
+    "Products",
+    "Vendors",
+    "Price_Books",
+    "Campaigns",
+    "Cases",
+    "Solutions",
+    "Notes",
+    "Attachments",
 )
 
 # Modules whose records gather the emails of their contacts (``all_contacts_emails``).

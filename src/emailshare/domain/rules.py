@@ -125,8 +125,9 @@ class SharingDetails:
     share_from_users: Sequence[ShareFromUser]
 
 
-def assemble(caller: ShareFromUser | None, others: Iterable[ShareFromUser],
-             gathers_contacts: bool) -> SharingDetails:
+def assemble(
+    caller: ShareFromUser | None, others: Iterable[ShareFromUser], gathers_contacts: bool
+) -> SharingDetails:
     """Caller first, then ``others`` in :func:`order_key` order, at most 50 in all."""
     ordered = sorted(others, key=lambda u: order_key(u.name, u.id))
     users = ([caller] if caller else []) + ordered
@@ -156,10 +157,15 @@ def share_decisions(org: Org, caller: User, record: Record) -> dict[int, ShareDe
     return {u.id: share_decision(u, caller.id, record.emails_shared_by) for u in org.users}
 
 
-def sharing_details(org: Org, caller: User, record: Record, gathers_contacts: bool) -> SharingDetails:
-    """The whole answer for a caller who may read ``record`` (the caller's read is checked apart)."""
+def sharing_details(
+    org: Org, caller: User, record: Record, gathers_contacts: bool
+) -> SharingDetails:
+    """The whole answer for a caller who may read ``record`` (checked apart)."""
     decisions = share_decisions(org, caller, record)
-    entries = {u.id: ShareFromUser(u.id, u.name, u.mailbox.protocol.value)
-               for u in org.users if decisions[u.id].included and u.mailbox is not None}
+    entries = {
+        u.id: ShareFromUser(u.id, u.name, u.mailbox.protocol.value)
+        for u in org.users
+        if decisions[u.id].included and u.mailbox is not None
+    }
     me = entries.pop(caller.id, None)
     return assemble(me, entries.values(), gathers_contacts)

@@ -18,18 +18,28 @@ def _any(granted: frozenset[str], *wanted: str) -> bool:
 
 def require_details_read(granted: frozenset[str], scope_name: str) -> None:
     """Module read and emails read, both needed for ``__emails_sharing_details``."""
-    module_read = _any(granted, "ZohoCRM.modules.ALL", "ZohoCRM.modules.READ",
-                       f"ZohoCRM.modules.{scope_name}.ALL", f"ZohoCRM.modules.{scope_name}.READ")
-    emails_read = _any(granted, "ZohoCRM.modules.ALL", "ZohoCRM.modules.emails.ALL",
-                       "ZohoCRM.modules.emails.READ")
+    module_read = _any(
+        granted,
+        "ZohoCRM.modules.ALL",
+        "ZohoCRM.modules.READ",
+        f"ZohoCRM.modules.{scope_name}.ALL",
+        f"ZohoCRM.modules.{scope_name}.READ",
+    )
+    emails_read = _any(
+        granted, "ZohoCRM.modules.ALL", "ZohoCRM.modules.emails.ALL", "ZohoCRM.modules.emails.READ"
+    )
     if not (module_read and emails_read):
         raise OAuthScopeMismatch()
 
 
 def require_share_write(granted: frozenset[str], scope_name: str) -> None:
     """Scopes for ``actions/share_emails`` and ``unshare_emails`` (CONTRACT section 8)."""
-    if not _any(granted, "ZohoCRM.modules.ALL", f"ZohoCRM.modules.{scope_name}.ALL",
-                f"ZohoCRM.modules.{scope_name}.CREATE"):
+    if not _any(
+        granted,
+        "ZohoCRM.modules.ALL",
+        f"ZohoCRM.modules.{scope_name}.ALL",
+        f"ZohoCRM.modules.{scope_name}.CREATE",
+    ):
         raise OAuthScopeMismatch()
 
 

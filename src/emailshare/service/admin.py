@@ -21,8 +21,12 @@ class LoadSummary:
 
 
 def summarise(orgs: Sequence[Org]) -> LoadSummary:
-    return LoadSummary(len(orgs), sum(len(o.users) for o in orgs),
-                       sum(len(o.records) for o in orgs), sum(len(o.tokens) for o in orgs))
+    return LoadSummary(
+        len(orgs),
+        sum(len(o.users) for o in orgs),
+        sum(len(o.records) for o in orgs),
+        sum(len(o.tokens) for o in orgs),
+    )
 
 
 async def load_file(store: Store, path: str, now: int) -> LoadSummary:
@@ -32,8 +36,14 @@ async def load_file(store: Store, path: str, now: int) -> LoadSummary:
     return summarise(orgs)
 
 
-async def issue_token(store: Store, user_id: int, scopes: Sequence[str], expires_in: int,
-                      now: int, org_id: int | None = None) -> str:
+async def issue_token(
+    store: Store,
+    user_id: int,
+    scopes: Sequence[str],
+    expires_in: int,
+    now: int,
+    org_id: int | None = None,
+) -> str:
     """A new access token for an existing user; printed once, stored only as a hash."""
     if not scopes:
         raise FixtureError("at least one --scope is needed")

@@ -25,6 +25,7 @@ class Caller:
     scopes: frozenset[str]
     mailbox_protocol: str | None
     mailbox_enabled: bool
+    email_sharing: str = "private"
 
     @property
     def is_admin(self) -> bool:
@@ -52,6 +53,14 @@ async def authenticate(store: Store, header: str | None, now: int) -> Caller:
         raise InvalidToken()
     if owner.expires_at <= now or owner.status != "active":
         raise InvalidToken()
-    return Caller(owner.org_id, owner.user_id, owner.name, owner.profile, owner.role_id,
-                  scope_rules.normalise(owner.scopes.split()), owner.mailbox_protocol,
-                  owner.mailbox_enabled)
+    return Caller(
+        owner.org_id,
+        owner.user_id,
+        owner.name,
+        owner.profile,
+        owner.role_id,
+        scope_rules.normalise(owner.scopes.split()),
+        owner.mailbox_protocol,
+        owner.mailbox_enabled,
+        owner.email_sharing,
+    )

@@ -45,8 +45,9 @@ async def readable_record(store: Store, caller: Caller, module: Module, record_t
     record_id = parse_id(record_text)
     if record_id is None:
         raise invalid_record_path()
-    access = await store.record_access(caller.org_id, module.api_name, record_id,
-                                       caller.user_id, caller.role_id)
+    access = await store.record_access(
+        caller.org_id, module.api_name, record_id, caller.user_id, caller.role_id
+    )
     if access is None:
         raise invalid_record_path()
     if rules.read_rule(read_facts(caller, access)) is None:
@@ -54,8 +55,9 @@ async def readable_record(store: Store, caller: Caller, module: Module, record_t
     return record_id
 
 
-async def sharing_details(store: Store, caller: Caller, module_name: str,
-                          record_text: str) -> rules.SharingDetails:
+async def sharing_details(
+    store: Store, caller: Caller, module_name: str, record_text: str
+) -> rules.SharingDetails:
     """Checks 5 to 8 of CONTRACT section 3, then the answer of section 6."""
     module = await resolve_module(store, caller.org_id, module_name)
     scope_rules.require_details_read(caller.scopes, module.scope_name)

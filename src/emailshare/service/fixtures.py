@@ -112,6 +112,8 @@ class _Node:
 
     def enum(self, kind: type[E]) -> E:
         try:
+            if not isinstance(self.value, str):
+                raise ValueError(self.value)
             return kind(self.value)
         except ValueError:
             choices = " | ".join(m.value for m in kind)
@@ -169,8 +171,17 @@ def _unique(items: list[tuple[Any, str]], what: str) -> None:
         seen.add(value)
 
 
-_ORG_KEYS = {"id", "name", "data_sharing", "custom_modules", "roles", "users", "records", "clients",
-             "tokens"}
+_ORG_KEYS = {
+    "id",
+    "name",
+    "data_sharing",
+    "custom_modules",
+    "roles",
+    "users",
+    "records",
+    "clients",
+    "tokens",
+}
 
 
 def _org(node: _Node) -> Org:
@@ -223,7 +234,9 @@ def _custom_modules(node: _Node | None) -> tuple[str, ...]:
     for item in node.items():
         name = item.str(50)
         if not _CUSTOM_MODULE.fullmatch(name):
-            raise item.fail(f"{name!r} is not a module api name (a letter, then letters, digits, _)")
+            raise item.fail(
+                f"{name!r} is not a module api name (a letter, then letters, digits, _)"
+            )
         if ModuleLookup.is_reserved(name):
             raise item.fail(f"{name!r} is a standard module's name")
         if name.casefold() in (n.casefold() for n in names):
@@ -254,7 +267,9 @@ def _user(node: _Node) -> User:
         profile=_opt(f, "profile", lambda n: n.enum(Profile), Profile.STANDARD),
         role=_opt(f, "role", _Node.id, None),
         mailbox=_opt(f, "mailbox", _mailbox, None),
-        email_sharing=_opt(f, "email_sharing", lambda n: n.enum(EmailSharing), EmailSharing.PRIVATE),
+        email_sharing=_opt(
+            f, "email_sharing", lambda n: n.enum(EmailSharing), EmailSharing.PRIVATE
+        ),
     )
 
 
@@ -284,12 +299,17 @@ def _record(node: _Node, module_name: Callable[[_Node], str]) -> Record:
 
 def _client(node: _Node) -> Client:
     f = node.obj({"client_id", "client_secret", "redirect_uri"}, {"client_id", "client_secret"})
-    return Client(f["client_id"].str(100), f["client_secret"].str(200),
-                  _opt(f, "redirect_uri", lambda n: n.str(2000), None))
+    return Client(
+        f["client_id"].str(100),
+        f["client_secret"].str(200),
+        _opt(f, "redirect_uri", lambda n: n.str(2000), None),
+    )
 
 
 def _token(node: _Node) -> FixedToken:
-    f = node.obj({"access_token", "user", "scopes", "expires_in"}, {"access_token", "user", "scopes"})
+    f = node.obj(
+        {"access_token", "user", "scopes", "expires_in"}, {"access_token", "user", "scopes"}
+    )
     token = f["access_token"].str(100)
     if not TOKEN_SHAPE.fullmatch(token):
         raise f["access_token"].fail("not a Zoho access token (1000.<32 hex>.<32 hex>, lower case)")
@@ -323,7 +343,10 @@ def _check_references(org: Org, path: str) -> None:
         where = f"{path}.records[{i}]"
         if rec.owner not in user_ids:
             raise FixtureError(f"{where}.owner: undefined user {rec.owner}")
-        for key, ids in (("shared_with", rec.shared_with), ("emails_shared_by", rec.emails_shared_by)):
+        for key, ids in (
+            ("shared_with", rec.shared_with),
+            ("emails_shared_by", rec.emails_shared_by),
+        ):
             for uid in sorted(ids):
                 if uid not in user_ids:
                     raise FixtureError(f"{where}.{key}: undefined user {uid}")

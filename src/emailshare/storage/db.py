@@ -45,7 +45,7 @@ def sqlite_path(url: str) -> str:
     """``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` to a file path."""
     if not url.startswith("sqlite:///"):
         raise ValueError(f"not a sqlite URL: {url!r} (use sqlite:///path/to/file.db)")
-    path = url[len("sqlite:///"):]
+    path = url[len("sqlite:///") :]
     if not path:
         raise ValueError("sqlite URL names no file")
     return path
@@ -99,10 +99,15 @@ class SQLiteDatabase:
     def __init__(self, path: str) -> None:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                     timeout=10.0, cached_statements=256)
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
-                       "busy_timeout=10000"):
+        self._conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=10.0, cached_statements=256
+        )
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            "foreign_keys=ON",
+            "busy_timeout=10000",
+        ):
             self._conn.execute(f"PRAGMA {pragma}")
         self._write_lock = asyncio.Lock()
 

@@ -50,20 +50,25 @@ async def upgrade(db: Database) -> list[str]:
     async with db.transaction() as tx:
         if db.dialect == "postgresql":
             await tx.execute("SELECT pg_advisory_xact_lock(?)", (_ADVISORY_KEY,))
-        await tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                         "(version INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+        await tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        )
     done: list[str] = []
     for migration in available():
         async with db.transaction() as tx:
             if db.dialect == "postgresql":
                 await tx.execute("SELECT pg_advisory_xact_lock(?)", (_ADVISORY_KEY,))
-            row = await tx.fetchone("SELECT 1 FROM schema_migrations WHERE version = ?",
-                                    (migration.version,))
+            row = await tx.fetchone(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+            )
             if row is not None:
                 continue
             for statement in migration.statements:
                 await tx.execute(statement)
-            await tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
-                             (migration.version, migration.name))
+            await tx.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                (migration.version, migration.name),
+            )
             done.append(migration.name)
     return done

@@ -55,7 +55,11 @@ class PostgresDatabase:
     @classmethod
     async def open(cls, url: str, *, pool_size: int = 8) -> PostgresDatabase:
         pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] = AsyncConnectionPool(
-            url, min_size=1, max_size=pool_size, open=False, timeout=5.0,
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            timeout=5.0,
             kwargs={"autocommit": True, "connect_timeout": 3},
             check=AsyncConnectionPool.check_connection,
         )

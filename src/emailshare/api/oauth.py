@@ -1,0 +1,63 @@
+"""Handlers of Zoho Accounts' ``/oauth/v2/token`` and ``/oauth/v2/token/revoke``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emailshare.api import body, routes, wire
+from emailshare.config import Settings
+from emailshare.domain.errors import InvalidRequestMethod
+from emailshare.service import oauth
+
+MAX_FIELDS = 32
+
+
+async def _params(request: Request) -> dict[str, str] | None:
+    """Query and form fields (form wins); None for a JSON body, which Zoho refuses."""
+    if request.method != "POST":
+        raise InvalidRequestMethod()
+    params = dict(request.query_params)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json":
+        return None
+    if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        declared = request.headers.get("content-length")
+        if declared is None or not declared.isdigit() or int(declared) > body.MAX_BODY:
+            await body.read_limited(request)  # refuses an oversized or unbounded body
+        async with request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=8 * 1024) as form:
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+def _api_domain(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    return settings.public_url or str(request.base_url).rstrip("/")
+
+
+async def token(request: Request) -> Response:
+    """Exchange a grant code, refresh token or client credentials for an access token."""
+    params = await _params(request)
+    try:
+        if params is None:
+            raise oauth.OAuthError("invalid_client")
+        issued = await oauth.exchange(routes.store(request), params, routes.now(request))
+    except oauth.OAuthError as exc:
+        return routes.ok(wire.oauth({"error": exc.error}))
+    answer: dict[str, object] = {"access_token": issued.access_token}
+    if issued.refresh_token is not None:
+        answer["refresh_token"] = issued.refresh_token
+    answer.update(
+        scope=issued.scope,
+        api_domain=_api_domain(request),
+        token_type="Bearer",
+        expires_in=issued.expires_in,
+    )
+    return routes.ok(wire.oauth(answer))
+
+
+async def revoke(request: Request) -> Response:
+    """Revoke a refresh token and every access token made from it."""
+    params = await _params(request) or dict(request.query_params)
+    await oauth.revoke(routes.store(request), params.get("token", ""))
+    return routes.ok(wire.oauth({"status": "success"}))

@@ -1,0 +1,182 @@
+"""Zoho Accounts' token endpoint, as the official SDKs use it (CONTRACT section 9).
+
+Errors are values Zoho answers with HTTP 200 and ``{"error": …}``; they never say more than
+Zoho would (an unknown client and a bad secret are told apart, as Zoho does).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from emailshare.domain.errors import FixtureError
+from emailshare.service.tokens import new_access_token, new_secret, same_hash, token_hash
+from emailshare.storage import oauth as db
+from emailshare.storage.repo import Store
+
+ACCESS_TTL = 3600
+GRANT_TTL = 120
+_SOID = re.compile(r"ZohoCRM\.([0-9]{1,19})")
+
+
+class OAuthError(Exception):
+    """An error of the token endpoint: ``invalid_code``, ``invalid_client``, …"""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str | None
+    scope: str
+    expires_in: int = ACCESS_TTL
+
+
+def split_scopes(text: str) -> list[str]:
+    """Zoho takes scopes comma-separated; spaces are accepted too."""
+    return [s for s in re.split(r"[,\s]+", text) if s]
+
+
+async def _check_client(store: Store, params: Mapping[str, str]) -> db.ClientRow:
+    client = await db.client(store.db, params.get("client_id", ""))
+    if client is None:
+        raise OAuthError("invalid_client")
+    if not same_hash(client.secret_hash, token_hash(params.get("client_secret", ""))):
+        raise OAuthError("invalid_client_secret")
+    return client
+
+
+async def exchange(store: Store, params: Mapping[str, str], now: int) -> IssuedTokens:
+    """``POST /oauth/v2/token`` for the three grant types Zoho CRM clients use."""
+    grant_type = params.get("grant_type", "")
+    if grant_type not in ("authorization_code", "refresh_token", "client_credentials"):
+        raise OAuthError("unsupported_grant_type")
+    client = await _check_client(store, params)
+    if grant_type == "authorization_code":
+        return await _from_code(store, client, params, now)
+    if grant_type == "refresh_token":
+        return await _from_refresh(store, client, params.get("refresh_token", ""), now)
+    return await _from_client(store, client, params, now)
+
+
+async def _from_code(
+    store: Store, client: db.ClientRow, params: Mapping[str, str], now: int
+) -> IssuedTokens:
+    redirect = params.get("redirect_uri")
+    async with store.db.transaction() as tx:
+        grant = await db.take_grant_code(tx, token_hash(params.get("code", "")))
+        if grant is None or grant.client_id != client.client_id:
+            raise OAuthError("invalid_code")
+        if grant.expires_at is not None and grant.expires_at <= now:
+            raise OAuthError("invalid_code")
+        if client.redirect_uri and redirect != client.redirect_uri:
+            raise OAuthError("invalid_redirect_uri")
+        refresh, access = new_access_token(), new_access_token()
+        await db.add_refresh_token(tx, token_hash(refresh), grant, now)
+        await db.add_access_token(
+            tx, token_hash(access), grant, now + ACCESS_TTL, token_hash(refresh), now
+        )
+    return IssuedTokens(access, refresh, grant.scopes)
+
+
+async def _from_refresh(store: Store, client: db.ClientRow, refresh: str, now: int) -> IssuedTokens:
+    hashed = token_hash(refresh)
+    async with store.db.transaction() as tx:
+        grant = await db.refresh_grant(tx, hashed)
+        if grant is None or grant.client_id != client.client_id:
+            raise OAuthError("invalid_code")
+        access = new_access_token()
+        await db.add_access_token(tx, token_hash(access), grant, now + ACCESS_TTL, hashed, now)
+    return IssuedTokens(access, None, grant.scopes)
+
+
+async def _from_client(
+    store: Store, client: db.ClientRow, params: Mapping[str, str], now: int
+) -> IssuedTokens:
+    scopes = split_scopes(params.get("scope", ""))
+    match = _SOID.fullmatch(params.get("soid", ""))
+    if not scopes or match is None:
+        raise OAuthError("invalid_client")
+    org_id = int(match.group(1))
+    if client.org_id is not None and client.org_id != org_id:
+        raise OAuthError("invalid_client")
+    async with store.db.transaction() as tx:
+        if not await db.org_exists(tx, org_id):
+            raise OAuthError("invalid_client")
+        user_id = await db.first_admin(tx, org_id)
+        if user_id is None:
+            raise OAuthError("invalid_client")
+        grant = db.GrantRow(client.client_id, org_id, user_id, " ".join(scopes), None)
+        access = new_access_token()
+        await db.add_access_token(tx, token_hash(access), grant, now + ACCESS_TTL, None, now)
+    return IssuedTokens(access, None, grant.scopes)
+
+
+async def revoke(store: Store, token: str) -> None:
+    """Revoke a refresh token (and its access tokens) or a single access token."""
+    hashed = token_hash(token)
+    async with store.db.transaction() as tx:
+        if not await db.revoke_refresh(tx, hashed):
+            await db.revoke_access(tx, hashed)
+
+
+# --- operator actions (command line) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewClient:
+    client_id: str
+    client_secret: str
+
+
+async def add_client(store: Store, name: str, redirect_uri: str | None) -> NewClient:
+    """Register an OAuth client usable by any org's users; its secret is shown once."""
+    alphabet = string.ascii_uppercase + string.digits
+    client_id = "1000." + "".join(secrets.choice(alphabet) for _ in range(30))
+    secret = new_secret(21)
+    async with store.db.transaction() as tx:
+        await db.add_client(tx, client_id, name, token_hash(secret), redirect_uri)
+    return NewClient(client_id, secret)
+
+
+async def issue_grant(
+    store: Store,
+    client_id: str,
+    user_id: int,
+    scopes: Sequence[str],
+    issued_at: int,
+    org_id: int | None = None,
+) -> str:
+    """A single-use grant code for a user, valid 120 s from ``issued_at``."""
+    client = await db.client(store.db, client_id)
+    if client is None:
+        raise FixtureError(f"no OAuth client {client_id!r}")
+    orgs = await store.user_orgs(user_id)
+    if org_id is not None:
+        orgs = [o for o in orgs if o == org_id]
+    if client.org_id is not None:
+        orgs = [o for o in orgs if o == client.org_id]
+    if len(orgs) != 1:
+        raise FixtureError(
+            f"user {user_id} is not one user of this client's org (name the org with --org)"
+        )
+    if not scopes:
+        raise FixtureError("at least one --scope is needed")
+    code = new_access_token()
+    async with store.db.transaction() as tx:
+        await db.add_grant_code(
+            tx,
+            token_hash(code),
+            client.client_id,
+            orgs[0],
+            user_id,
+            " ".join(scopes),
+            issued_at + GRANT_TTL,
+        )
+    return code

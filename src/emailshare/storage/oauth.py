@@ -1,0 +1,181 @@
+"""SQL of the OAuth store: clients, grant codes, refresh and access tokens (hashes only)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from emailshare.storage.db import Tx
+from emailshare.storage.repo import Queryable, _insert_access_token
+
+MAX_ACCESS_PER_REFRESH = 15
+MAX_REFRESH_PER_USER = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRow:
+    client_id: str
+    org_id: int | None
+    secret_hash: str
+    redirect_uri: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRow:
+    """What a refresh token or grant code stands for."""
+
+    client_id: str
+    org_id: int
+    user_id: int
+    scopes: str
+    expires_at: int | None
+
+
+async def client(q: Queryable, client_id: str) -> ClientRow | None:
+    row = await q.fetchone(
+        "SELECT client_id, org_id, secret_hash, redirect_uri"
+        " FROM oauth_clients WHERE client_id = ?",
+        (client_id,),
+    )
+    if row is None:
+        return None
+    return ClientRow(row[0], None if row[1] is None else int(row[1]), row[2], row[3])
+
+
+async def add_client(
+    tx: Tx,
+    client_id: str,
+    name: str,
+    secret_hash: str,
+    redirect_uri: str | None,
+    org_id: int | None = None,
+) -> None:
+    await tx.execute(
+        "INSERT INTO oauth_clients (client_id, org_id, name, secret_hash,"
+        " redirect_uri) VALUES (?, ?, ?, ?, ?)",
+        (client_id, org_id, name, secret_hash, redirect_uri),
+    )
+
+
+async def add_grant_code(
+    tx: Tx, code_hash: str, client_id: str, org_id: int, user_id: int, scopes: str, expires_at: int
+) -> None:
+    await tx.execute(
+        "INSERT INTO grant_codes (code_hash, client_id, org_id, user_id, scopes,"
+        " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (code_hash, client_id, org_id, user_id, scopes, expires_at),
+    )
+
+
+async def take_grant_code(tx: Tx, code_hash: str) -> GrantRow | None:
+    """Fetch and delete a grant code: single use, even under concurrent exchanges."""
+    row = await tx.fetchone(
+        "SELECT client_id, org_id, user_id, scopes, expires_at"
+        " FROM grant_codes WHERE code_hash = ?",
+        (code_hash,),
+    )
+    if row is None:
+        return None
+    if await tx.execute("DELETE FROM grant_codes WHERE code_hash = ?", (code_hash,)) != 1:
+        return None
+    return GrantRow(row[0], int(row[1]), int(row[2]), row[3], int(row[4]))
+
+
+async def refresh_grant(q: Queryable, refresh_hash: str) -> GrantRow | None:
+    row = await q.fetchone(
+        "SELECT client_id, org_id, user_id, scopes FROM refresh_tokens WHERE token_hash = ?",
+        (refresh_hash,),
+    )
+    if row is None:
+        return None
+    return GrantRow(row[0], int(row[1]), int(row[2]), row[3], None)
+
+
+async def add_refresh_token(tx: Tx, refresh_hash: str, grant: GrantRow, now: int) -> None:
+    """Store a refresh token; the user's oldest beyond the 20 newest are revoked."""
+    await tx.execute(
+        "INSERT INTO refresh_tokens (token_hash, client_id, org_id, user_id, scopes,"
+        " created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            refresh_hash,
+            grant.client_id,
+            grant.org_id,
+            grant.user_id,
+            grant.scopes,
+            now,
+            time.time_ns(),
+        ),
+    )
+    cutoff = await tx.fetchone(
+        "SELECT seq FROM refresh_tokens WHERE org_id = ? AND user_id = ?"
+        " ORDER BY seq DESC LIMIT 1 OFFSET ?",
+        (grant.org_id, grant.user_id, MAX_REFRESH_PER_USER - 1),
+    )
+    if cutoff is not None:
+        old = await tx.fetchall(
+            "SELECT token_hash FROM refresh_tokens WHERE org_id = ? AND user_id = ? AND seq < ?",
+            (grant.org_id, grant.user_id, cutoff[0]),
+        )
+        for (hashed,) in old:
+            await revoke_refresh(tx, hashed)
+
+
+async def add_access_token(
+    tx: Tx, access_hash: str, grant: GrantRow, expires_at: int, refresh_hash: str | None, now: int
+) -> None:
+    """Store an access token; past 15 live ones for its refresh token, the oldest die."""
+    await _insert_access_token(
+        tx,
+        access_hash,
+        grant.org_id,
+        grant.user_id,
+        grant.scopes.split(),
+        expires_at,
+        refresh_hash,
+        grant.client_id,
+    )
+    if refresh_hash is None:
+        return
+    await tx.execute(
+        "DELETE FROM access_tokens WHERE refresh_hash = ? AND expires_at <= ?", (refresh_hash, now)
+    )
+    cutoff = await tx.fetchone(
+        "SELECT seq FROM access_tokens WHERE refresh_hash = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
+        (refresh_hash, MAX_ACCESS_PER_REFRESH - 1),
+    )
+    if cutoff is not None:
+        await tx.execute(
+            "DELETE FROM access_tokens WHERE refresh_hash = ? AND seq < ?",
+            (refresh_hash, cutoff[0]),
+        )
+
+
+async def revoke_refresh(tx: Tx, refresh_hash: str) -> bool:
+    """Delete a refresh token and every access token made from it."""
+    await tx.execute("DELETE FROM access_tokens WHERE refresh_hash = ?", (refresh_hash,))
+    return await tx.execute("DELETE FROM refresh_tokens WHERE token_hash = ?", (refresh_hash,)) == 1
+
+
+async def revoke_access(tx: Tx, access_hash: str) -> bool:
+    return await tx.execute("DELETE FROM access_tokens WHERE token_hash = ?", (access_hash,)) == 1
+
+
+async def first_admin(q: Queryable, org_id: int) -> int | None:
+    """The org's active administrator with the lowest id: who a client-credentials token acts as."""
+    row = await q.fetchone(
+        "SELECT id FROM users WHERE org_id = ? AND profile = 'administrator'"
+        " AND status = 'active' ORDER BY id LIMIT 1",
+        (org_id,),
+    )
+    return None if row is None else int(row[0])
+
+
+async def org_exists(q: Queryable, org_id: int) -> bool:
+    return await q.fetchone("SELECT 1 FROM orgs WHERE id = ?", (org_id,)) is not None
+
+
+async def user_exists(q: Queryable, org_id: int, user_id: int) -> bool:
+    return (
+        await q.fetchone("SELECT 1 FROM users WHERE org_id = ? AND id = ?", (org_id, user_id))
+        is not None
+    )
