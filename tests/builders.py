@@ -1,0 +1,106 @@
+"""Small fixture documents built in code, for tests that need many users or records."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def token_for(org_id: int, n: int) -> str:
+    """A fixed, valid and globally unique access token for user ``n`` of an org."""
+    return f"1000.{org_id:032x}.{n:032x}"
+
+
+@dataclass(frozen=True)
+class SharingOrg:
+    """An org where every member has custom email sharing and may read every Leads record."""
+
+    org_id: int
+    admin_id: int
+    admin_token: str
+    member_ids: list[int]
+    member_tokens: list[str]
+    record_ids: list[int]
+    doc: dict[str, Any]
+
+    def write(self, path: Path) -> Path:
+        path.write_text(json.dumps(self.doc))
+        return path
+
+
+def sharing_org(org_id: int, members: int, records: int) -> SharingOrg:
+    """An admin (token n=0) and ``members`` custom-sharing users with imap mailboxes."""
+    admin_id = org_id + 1
+    member_ids = [org_id + 100 + i for i in range(members)]
+    record_ids = [org_id + 10_000 + i for i in range(records)]
+    users: list[dict[str, Any]] = [
+        {
+            "id": str(admin_id),
+            "name": "Admin",
+            "profile": "administrator",
+            "mailbox": {"protocol": "imap", "address": "admin@x.test"},
+            "email_sharing": "private",
+        },
+    ]
+    users += [
+        {
+            "id": str(uid),
+            "name": f"Member {i:03d}",
+            "mailbox": {"protocol": "imap", "address": f"m{i}@x.test"},
+            "email_sharing": "custom",
+        }
+        for i, uid in enumerate(member_ids)
+    ]
+    scopes = ["ZohoCRM.modules.ALL", "ZohoCRM.users.READ", "ZohoCRM.org.READ"]
+    tokens = [
+        {
+            "access_token": token_for(org_id, 0),
+            "user": str(admin_id),
+            "scopes": scopes,
+            "expires_in": 86400,
+        }
+    ]
+    tokens += [
+        {
+            "access_token": token_for(org_id, i + 1),
+            "user": str(uid),
+            "scopes": scopes,
+            "expires_in": 86400,
+        }
+        for i, uid in enumerate(member_ids)
+    ]
+    doc = {
+        "orgs": [
+            {
+                "id": str(org_id),
+                "name": f"Org {org_id}",
+                "data_sharing": {"Leads": "public_read_only"},
+                "users": users,
+                "records": [
+                    {
+                        "module": "Leads",
+                        "id": str(rid),
+                        "name": f"Lead {rid}",
+                        "owner": str(admin_id),
+                    }
+                    for rid in record_ids
+                ],
+                "tokens": tokens,
+            }
+        ]
+    }
+    return SharingOrg(
+        org_id,
+        admin_id,
+        token_for(org_id, 0),
+        member_ids,
+        [token_for(org_id, i + 1) for i in range(members)],
+        record_ids,
+        doc,
+    )
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Zoho-oauthtoken {token}"}
