@@ -113,7 +113,8 @@ def test_authorization_code_flow(client: httpx.Client, srv: ServerProcess, multi
     assert body["scope"] == "ZohoCRM.modules.ALL ZohoCRM.users.READ"
     for key in ("access_token", "refresh_token"):
         value = str(body[key])
-        assert value.startswith("1000.") and len(value) == 70
+        assert value.startswith("1000.")
+        assert len(value) == 70
     assert details_status(client, body["access_token"]) == 200
     r = client.get(
         "/crm/v8/users", params={"type": "CurrentUser"}, headers=auth(str(body["access_token"]))
