@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=8000)
     serve.add_argument("--workers", type=_workers, default=1)
     serve.add_argument("--public-url", help="the api_domain handed out with tokens")
+    serve.add_argument(
+        "--admin-key",
+        default=os.environ.get("EMAILSHARE_ADMIN_KEY"),
+        help="turn the admin API on, guarded by this key (default: $EMAILSHARE_ADMIN_KEY)",
+    )
 
     load = sub.add_parser("load", help="load a fixture (JSON or YAML) into the store")
     db_opt(load)
@@ -176,12 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             _prepare(args.db, args.load)
-            serve(
-                Settings(db_url=args.db, public_url=args.public_url),
-                args.host,
-                args.port,
-                args.workers,
+            settings = Settings(
+                db_url=args.db, public_url=args.public_url, admin_key=args.admin_key
             )
+            serve(settings, args.host, args.port, args.workers)
         elif args.command == "load":
             _prepare(args.db, args.file)
         elif args.command == "token":

@@ -18,6 +18,7 @@ class Settings:
     db_url: str = DEFAULT_DB
     public_url: str | None = None  # the api_domain tokens name; else taken from each request
     pool_size: int = 8
+    admin_key: str | None = field(default=None, repr=False)
     clock: Callable[[], float] = field(default=time.time, compare=False)
 
     def to_env(self) -> dict[str, str]:
@@ -25,6 +26,8 @@ class Settings:
         env = {f"{ENV_PREFIX}DB": self.db_url, f"{ENV_PREFIX}POOL_SIZE": str(self.pool_size)}
         if self.public_url:
             env[f"{ENV_PREFIX}PUBLIC_URL"] = self.public_url
+        if self.admin_key:
+            env[f"{ENV_PREFIX}ADMIN_KEY"] = self.admin_key
         return env
 
     @classmethod
@@ -37,4 +40,5 @@ class Settings:
             db_url=env.get(f"{ENV_PREFIX}DB", DEFAULT_DB),
             public_url=env.get(f"{ENV_PREFIX}PUBLIC_URL") or None,
             pool_size=int(pool),
+            admin_key=env.get(f"{ENV_PREFIX}ADMIN_KEY") or None,
         )

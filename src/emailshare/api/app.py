@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
-from emailshare.api import actions, errors, oauth, routes
+from emailshare.api import actions, admin, errors, oauth, routes
 from emailshare.config import Settings
 from emailshare.domain.errors import ZohoError
 from emailshare.storage import migrate
@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/oauth/v2/token", oauth.token, methods=ANY),
             Route("/oauth/v2/token/revoke", oauth.revoke, methods=ANY),
             Route("/crm/{version}/org", routes.org, methods=ANY),
+            Route("/__emailshare/load", admin.load, methods=ANY),
+            Route("/__emailshare/reset", admin.reset, methods=ANY),
             Route("/healthz", routes.healthz, methods=ANY),
             Route("/readyz", routes.readyz, methods=ANY),
         ],

@@ -188,6 +188,12 @@ class Store:
         async with self.db.transaction() as tx:
             await _insert_access_token(tx, token_hash(token), org_id, user_id, scopes, expires_at)
 
+    async def delete_everything(self) -> None:
+        """Remove every org (and, by cascade, everything in it) and every OAuth client."""
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM oauth_clients")
+            await tx.execute("DELETE FROM orgs")
+
     async def replace_orgs(self, orgs: Sequence[Org], now: int) -> None:
         """Load orgs, replacing any org with the same id wholly; all or nothing."""
         async with self.db.transaction() as tx:
