@@ -59,8 +59,9 @@ class PostgresDatabase:
             min_size=1,
             max_size=pool_size,
             open=False,
-            timeout=5.0,
-            kwargs={"autocommit": True, "connect_timeout": 3},
+            timeout=2.0,
+            reconnect_timeout=0,
+            kwargs={"autocommit": True, "connect_timeout": 2},
             check=AsyncConnectionPool.check_connection,
         )
         try:
