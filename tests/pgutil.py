@@ -60,24 +60,70 @@ class Cluster:
         if os.geteuid() == 0:
             shutil.chown(directory, PG_USER, PG_USER)
         cluster = cls(directory, port or free_port())
-        subprocess.run(_as_owner([str(pg_bin() / "initdb"), "-D", str(cluster.data), "-A",
-                                  "trust", "-U", PG_USER, "-E", "UTF8", "--no-locale",
-                                  "--no-sync"]),
-                       check=True, capture_output=True)
+        subprocess.run(
+            _as_owner(
+                [
+                    str(pg_bin() / "initdb"),
+                    "-D",
+                    str(cluster.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    PG_USER,
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         return cluster
 
     def start(self) -> None:
-        opts = (f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
-                "-c fsync=on -c max_connections=200 -c shared_buffers=128MB")
-        subprocess.run(_as_owner([str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-o", opts,
-                                  "-l", str(self.directory / "server.log"), "-w", "-t", "30",
-                                  "start"]),
-                       check=True, capture_output=True)
+        opts = (
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
+            "-c fsync=on -c max_connections=200 -c shared_buffers=128MB"
+        )
+        subprocess.run(
+            _as_owner(
+                [
+                    str(pg_bin() / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-o",
+                    opts,
+                    "-l",
+                    str(self.directory / "server.log"),
+                    "-w",
+                    "-t",
+                    "30",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def stop(self, mode: str = "fast") -> None:
-        subprocess.run(_as_owner([str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-m", mode,
-                                  "-w", "-t", "30", "stop"]),
-                       check=False, capture_output=True)
+        subprocess.run(
+            _as_owner(
+                [
+                    str(pg_bin() / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-m",
+                    mode,
+                    "-w",
+                    "-t",
+                    "30",
+                    "stop",
+                ]
+            ),
+            check=False,
+            capture_output=True,
+        )
 
     def destroy(self) -> None:
         self.stop("immediate")

@@ -57,7 +57,12 @@ def grant(
 
 
 def exchange(
-    c: httpx.Client, code: str, multipart: bool = False, **overrides: str
+    c: httpx.Client,
+    code: str,
+    *,
+    multipart: bool = False,
+    extra: dict[str, str] | None = None,
+    **overrides: str,
 ) -> dict[str, object]:
     fields = {
         "grant_type": "authorization_code",
@@ -65,6 +70,7 @@ def exchange(
         "client_secret": ACME_SECRET,
         "redirect_uri": REDIRECT,
         "code": code,
+        **(extra or {}),
         **overrides,
     }
     if multipart:
@@ -150,8 +156,9 @@ def test_grant_code_expires_after_120_seconds(client: httpx.Client, srv: ServerP
 def test_exchange_errors_are_http_200(
     client: httpx.Client, srv: ServerProcess, overrides: dict[str, str], error: str
 ) -> None:
-    code = overrides.pop("code", None) or grant(srv)
-    assert exchange(client, code, **overrides) == {"error": error}
+    fields = dict(overrides)
+    code = fields.pop("code", None) or grant(srv)
+    assert exchange(client, code, extra=fields) == {"error": error}
 
 
 def test_json_body_is_refused(client: httpx.Client, srv: ServerProcess) -> None:

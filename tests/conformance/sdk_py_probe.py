@@ -6,6 +6,17 @@ made by ``scripts/setup-python-sdks.sh``); it imports nothing from emailshare or
     python sdk_py_probe.py --url http://127.0.0.1:PORT --token 1000.x.y \
         --module Accounts --record-id 3652397000001790004 [--sdk 7|8]
 
+or, letting the SDK get its access token from ``--url``/oauth/v2/token itself (nothing is
+pre-seeded in its token store)::
+
+    python sdk_py_probe.py --url ... --client-id ID --client-secret SECRET \
+        --grant-token CODE [--redirect-url URI] --module ... --record-id ...
+    python sdk_py_probe.py --url ... --client-id ID --client-secret SECRET \
+        --refresh-token 1000.x.y --module ... --record-id ...
+
+``--store DIR`` keeps the SDK's token file (``DIR/sdk_tokens.txt``) between runs; by default
+it lives in the fresh temporary working directory and is removed at exit.
+
 It prints exactly one JSON line on stdout (the SDK's own log goes to stderr):
 
 * success (the SDK returned its ``ResponseWrapper``)::
@@ -29,11 +40,21 @@ Every line also carries ``sdk`` (distribution and version actually imported), ``
 first use of the token from ``GET /crm/{v}/users?type=CurrentUser`` and ``GET /crm/{v}/org``
 (``null`` when those calls did not give it one).
 
+With ``--grant-token`` or ``--refresh-token`` the line also has ``auth`` (``"grant_token"`` /
+``"refresh_token"``) and, once ``Initializer.initialize`` resolved the token, ``token``: what
+the SDK's ``OAuthToken`` then holds (``access_token``, ``refresh_token``, ``expires_in`` as the
+SDK's epoch-milliseconds string, ``api_domain``). A token endpoint error surfaces as
+``kind: "sdk_exception"`` with ``code: "INVALID TOKEN ERROR"`` and ``message`` = the
+endpoint's ``error`` value (``OAuthToken.parse_response``).
+
 The SDK is used as shipped, with default settings except: a custom ``Environment`` whose API
-domain, accounts (token) URL and file-upload URL all point at ``--url``; an access-token-only
-``OAuthToken`` (no refresh token, no client); and a ``FileStore`` in a fresh temporary
-directory, which is also the working directory (the SDK's default ``resource_path``), so
-nothing is written into the repository and no token is reused between runs.
+domain, accounts (token) URL and file-upload URL all point at ``--url``; an ``OAuthToken``
+built from the given token(s) only (``OAuthToken(access_token=…)``, or
+``OAuthToken(client_id=…, client_secret=…, grant_token=…, redirect_url=…)``, or
+``OAuthToken(client_id=…, client_secret=…, refresh_token=…)``); and a ``FileStore`` in a fresh
+temporary directory (or ``--store``), the temporary directory being also the working directory
+(the SDK's default ``resource_path``), so nothing is written into the repository and no token
+is reused between runs unless ``--store`` asks for it.
 """
 
 from __future__ import annotations
@@ -98,21 +119,51 @@ def probe(args: argparse.Namespace, major: int) -> dict[str, Any]:
     out: dict[str, Any] = {"user_signature": None}
     try:
         environment = DataCenter.Environment(url, url + "/oauth/v2/token", url)
-        token = OAuthToken(access_token=args.token)
-        store = FileStore(os.path.join(os.getcwd(), "sdk_tokens.txt"))
+        if args.grant_token is not None:
+            out["auth"] = "grant_token"
+            token = OAuthToken(
+                client_id=args.client_id,
+                client_secret=args.client_secret,
+                grant_token=args.grant_token,
+                redirect_url=args.redirect_url,
+            )
+        elif args.refresh_token is not None:
+            out["auth"] = "refresh_token"
+            token = OAuthToken(
+                client_id=args.client_id,
+                client_secret=args.client_secret,
+                refresh_token=args.refresh_token,
+            )
+        else:
+            token = OAuthToken(access_token=args.token)
+        store = FileStore(os.path.join(args.store or os.getcwd(), "sdk_tokens.txt"))
         # Default settings otherwise: SDKConfig(), logger NOTSET, resource_path = cwd (temp dir).
-        # initialize() runs token.generate_token(), which on first use of an access token calls
-        # GET /crm/{v}/users?type=CurrentUser and GET /crm/{v}/org (Utility.get_user_name).
+        # initialize() runs token.generate_token(): with a grant or refresh token (and no usable
+        # access token in the store) it first POSTs to <url>/oauth/v2/token; then, on first use
+        # of the access token, GET /crm/{v}/users?type=CurrentUser and GET /crm/{v}/org
+        # (Utility.get_user_name).
         Initializer.initialize(environment=environment, token=token, store=store)
         signature = token.get_user_signature()
         out["user_signature"] = signature.get_name() if signature is not None else None
+        if "auth" in out:
+            out["token"] = {
+                "access_token": token.get_access_token(),
+                "refresh_token": token.get_refresh_token(),
+                "expires_in": token.get_expires_in(),
+                "api_domain": token.get_api_domain(),
+            }
 
         record_id = int(args.record_id)
         response = EmailSharingDetailsOperations(record_id, args.module).get_email_sharing_details()
     except SDKException as exc:
-        out.update(ok=False, kind="sdk_exception", code=jsonable(exc.code),
-                   message=jsonable(exc.error_message), details=jsonable(exc.details),
-                   cause=repr(exc.cause) if exc.cause is not None else None)
+        out.update(
+            ok=False,
+            kind="sdk_exception",
+            code=jsonable(exc.code),
+            message=jsonable(exc.error_message),
+            details=jsonable(exc.details),
+            cause=repr(exc.cause) if exc.cause is not None else None,
+        )
         return out
 
     if response is None:
@@ -132,13 +183,17 @@ def probe(args: argparse.Namespace, major: int) -> dict[str, Any]:
         users = (first.get_share_from_users() if first is not None else None) or []
         out["available_types"] = jsonable(first.get_available_types()) if first else None
         out["share_from_users"] = [
-            {"id": jsonable(u.get_id()), "name": u.get_name(), "_type": u.get_type()}
-            for u in users
+            {"id": jsonable(u.get_id()), "name": u.get_name(), "_type": u.get_type()} for u in users
         ]
     elif isinstance(obj, APIException):
-        out.update(ok=False, kind="api_exception", code=jsonable(obj.get_code()),
-                   message=jsonable(obj.get_message()), details=jsonable(obj.get_details()),
-                   status=jsonable(obj.get_status()))
+        out.update(
+            ok=False,
+            kind="api_exception",
+            code=jsonable(obj.get_code()),
+            message=jsonable(obj.get_message()),
+            details=jsonable(obj.get_details()),
+            status=jsonable(obj.get_status()),
+        )
     else:
         out.update(ok=False, kind="unexpected_object", type=type(obj).__name__)
     return out
@@ -147,12 +202,29 @@ def probe(args: argparse.Namespace, major: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--url", required=True, help="server base URL, e.g. http://127.0.0.1:8000")
-    parser.add_argument("--token", required=True, help="access token")
+    tokens = parser.add_mutually_exclusive_group(required=True)
+    tokens.add_argument("--token", help="access token")
+    tokens.add_argument("--grant-token", help="grant code; needs --client-id/--client-secret")
+    tokens.add_argument("--refresh-token", help="refresh token; needs --client-id/--client-secret")
+    parser.add_argument("--client-id", help="OAuth client id (grant or refresh token)")
+    parser.add_argument("--client-secret", help="OAuth client secret (grant or refresh token)")
+    parser.add_argument("--redirect-url", help="the client's redirect URI (grant token)")
+    parser.add_argument("--store", help="directory for the SDK's sdk_tokens.txt, kept after exit")
     parser.add_argument("--module", required=True, help="module API name, e.g. Accounts")
     parser.add_argument("--record-id", required=True, help="record id (the SDK takes an int)")
-    parser.add_argument("--sdk", type=int, choices=sorted(DISTRIBUTIONS),
-                        help="expected SDK major version (checked against this venv)")
+    parser.add_argument(
+        "--sdk",
+        type=int,
+        choices=sorted(DISTRIBUTIONS),
+        help="expected SDK major version (checked against this venv)",
+    )
     args = parser.parse_args(argv)
+    if args.token is None and (args.client_id is None or args.client_secret is None):
+        parser.error("--grant-token and --refresh-token need --client-id and --client-secret")
+    if args.token is not None and (args.client_id or args.client_secret or args.redirect_url):
+        parser.error("--token (an access token) takes no client options")
+    if args.store is not None:
+        args.store = os.path.abspath(args.store)  # resolved before the chdir below
 
     major, dist = installed_sdk()
     if args.sdk is not None and args.sdk != major:

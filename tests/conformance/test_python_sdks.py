@@ -63,6 +63,7 @@ GLOBEX_LEAD = "5124630000001790001"  # Leads of the other org (Globex)
 
 # --- expected answers, from CONTRACT.md section 6 and the fixture -----------------------------
 
+
 def _fixture() -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(FIXTURE.read_text())
     return doc
@@ -79,8 +80,11 @@ def _org_and_user(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _visible_mailbox(user: dict[str, Any]) -> bool:
     mailbox = user.get("mailbox")
-    return (user.get("status", "active") == "active" and mailbox is not None
-            and bool(mailbox.get("enabled", True)))
+    return (
+        user.get("status", "active") == "active"
+        and mailbox is not None
+        and bool(mailbox.get("enabled", True))
+    )
 
 
 def expected_success(token: str, module: str, record_id: str) -> dict[str, Any]:
@@ -97,8 +101,9 @@ def expected_success(token: str, module: str, record_id: str) -> dict[str, Any]:
         mode = user.get("email_sharing", "private")
         return mode == "public" or (mode == "custom" and user["id"] in shared_by)
 
-    others = [u for u in org["users"]
-              if u["id"] != caller["id"] and _visible_mailbox(u) and shares(u)]
+    others = [
+        u for u in org["users"] if u["id"] != caller["id"] and _visible_mailbox(u) and shares(u)
+    ]
     others.sort(key=lambda u: (u["name"].casefold(), int(u["id"])))
     users = ([caller] if _visible_mailbox(caller) else []) + others
     users = users[:50]
@@ -120,6 +125,7 @@ def expected_success(token: str, module: str, record_id: str) -> dict[str, Any]:
 
 # --- running the probe ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Sdk:
     major: int
@@ -137,24 +143,41 @@ def require_venv(sdk: Sdk) -> None:
     unless EMAILSHARE_SKIP_SDK=1."""
     if sdk.python.exists():
         return
-    message = (f"{sdk.python} is missing: run scripts/setup-python-sdks.sh to install Zoho's "
-               f"Python SDK (zohocrmsdk{sdk.major}-0) into .venvs/sdk{sdk.major}")
+    message = (
+        f"{sdk.python} is missing: run scripts/setup-python-sdks.sh to install Zoho's "
+        f"Python SDK (zohocrmsdk{sdk.major}-0) into .venvs/sdk{sdk.major}"
+    )
     if os.environ.get("EMAILSHARE_SKIP_SDK") == "1":
         pytest.skip(message)
     pytest.fail(message)
 
 
-def run_probe(sdk: Sdk, server: ServerProcess, token: str, module: str,
-              record_id: int | str) -> dict[str, Any]:
+def run_probe(
+    sdk: Sdk, server: ServerProcess, token: str, module: str, record_id: int | str
+) -> dict[str, Any]:
     require_venv(sdk)
-    cmd = [str(sdk.python), str(PROBE), "--url", server.url, "--token", token,
-           "--module", module, "--record-id", str(record_id), "--sdk", str(sdk.major)]
+    cmd = [
+        str(sdk.python),
+        str(PROBE),
+        "--url",
+        server.url,
+        "--token",
+        token,
+        "--module",
+        module,
+        "--record-id",
+        str(record_id),
+        "--sdk",
+        str(sdk.major),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     if proc.returncode != 0 or len(lines) != 1:
-        pytest.fail(f"probe failed (rc={proc.returncode}): {' '.join(cmd)}\n"
-                    f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-4000:]}\n"
-                    f"server log:\n{server.log()[-4000:]}")
+        pytest.fail(
+            f"probe failed (rc={proc.returncode}): {' '.join(cmd)}\n"
+            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-4000:]}\n"
+            f"server log:\n{server.log()[-4000:]}"
+        )
     result: dict[str, Any] = json.loads(lines[0])
     return result
 
@@ -170,6 +193,7 @@ def assert_first_use_named(result: dict[str, Any], email: str) -> None:
 
 # --- (a) successes ----------------------------------------------------------------------------
 
+
 def test_seed_answer(sdk: Sdk, server: ServerProcess) -> None:
     """The seed's sample answer, as the SDK parses it (Will Grandon on Zylker)."""
     result = run_probe(sdk, server, WILL, "Accounts", ZYLKER_ACCOUNT)
@@ -182,7 +206,11 @@ def test_seed_answer(sdk: Sdk, server: ServerProcess) -> None:
     assert result["share_from_users"] == expected["share_from_users"]
     # The seed's sample, spelled out.
     assert result["available_types"] == [
-        "emails_sent_from_crm", "all_contacts_emails", "all_imap_shared_users", "all_emails"]
+        "emails_sent_from_crm",
+        "all_contacts_emails",
+        "all_imap_shared_users",
+        "all_emails",
+    ]
     assert result["share_from_users"] == [
         {"id": 412463000001213019, "name": "Will Grandon", "_type": "pop"},
         {"id": 412463000000867017, "name": "boyle", "_type": "imap"},
@@ -210,11 +238,20 @@ def test_seed_answer(sdk: Sdk, server: ServerProcess) -> None:
         # Narrow scopes: module scope for leads plus emails read are enough.
         (WILL_LEADS_EMAILS, "Leads", CARLA_LEAD, None),
     ],
-    ids=["will-carla-lead", "will-public-contact", "will-deal", "lowercase-module",
-         "admin-custom-module", "boyle-quote", "globex", "narrow-scopes"],
+    ids=[
+        "will-carla-lead",
+        "will-public-contact",
+        "will-deal",
+        "lowercase-module",
+        "admin-custom-module",
+        "boyle-quote",
+        "globex",
+        "narrow-scopes",
+    ],
 )
-def test_success(sdk: Sdk, server: ServerProcess, token: str, module: str, record_id: str,
-                 email: str | None) -> None:
+def test_success(
+    sdk: Sdk, server: ServerProcess, token: str, module: str, record_id: str, email: str | None
+) -> None:
     result = run_probe(sdk, server, token, module, record_id)
     assert result["ok"] is True, result
     assert result["http_status"] == 200
@@ -233,17 +270,37 @@ def test_success(sdk: Sdk, server: ServerProcess, token: str, module: str, recor
 
 ErrorCase = tuple[str, str, dict[str, Any], int]  # code, message, details, HTTP status
 
-INVALID_DATA: ErrorCase = ("INVALID_DATA", "the related id given seems to be invalid",
-                {"resource_path_index": 1}, 400)
-NOT_SUPPORTED: ErrorCase = ("NOT_SUPPORTED", "the given module is not supported in api",
-                 {"resource_path_index": 0}, 400)
-INVALID_MODULE: ErrorCase = ("INVALID_MODULE", "the module name given seems to be invalid",
-                  {"resource_path_index": 0}, 400)
-NO_PERMISSION: ErrorCase = ("NO_PERMISSION", "permission denied",
-                 {"permissions": ["Crm_Implied_View_Emails"]}, 403)
+INVALID_DATA: ErrorCase = (
+    "INVALID_DATA",
+    "the related id given seems to be invalid",
+    {"resource_path_index": 1},
+    400,
+)
+NOT_SUPPORTED: ErrorCase = (
+    "NOT_SUPPORTED",
+    "the given module is not supported in api",
+    {"resource_path_index": 0},
+    400,
+)
+INVALID_MODULE: ErrorCase = (
+    "INVALID_MODULE",
+    "the module name given seems to be invalid",
+    {"resource_path_index": 0},
+    400,
+)
+NO_PERMISSION: ErrorCase = (
+    "NO_PERMISSION",
+    "permission denied",
+    {"permissions": ["Crm_Implied_View_Emails"]},
+    403,
+)
 INVALID_TOKEN: ErrorCase = ("INVALID_TOKEN", "invalid oauth token", {}, 401)
-SCOPE_MISMATCH: ErrorCase = ("OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL",
-                              {}, 401)
+SCOPE_MISMATCH: ErrorCase = (
+    "OAUTH_SCOPE_MISMATCH",
+    "invalid oauth scope to access this URL",
+    {},
+    401,
+)
 
 
 @pytest.mark.parametrize(
@@ -273,20 +330,41 @@ SCOPE_MISMATCH: ErrorCase = ("OAUTH_SCOPE_MISMATCH", "invalid oauth scope to acc
         (WILL_EXPIRED, "Accounts", ZYLKER_ACCOUNT, INVALID_TOKEN),
         (IAN_INACTIVE, "Accounts", ZYLKER_ACCOUNT, INVALID_TOKEN),
         (DAN_DELETED, "Accounts", ZYLKER_ACCOUNT, INVALID_TOKEN),
-        ("1000.ffffffffffffffffffffffffffffffff.ffffffffffffffffffffffffffffffff", "Accounts",
-         ZYLKER_ACCOUNT, INVALID_TOKEN),
+        (
+            "1000.ffffffffffffffffffffffffffffffff.ffffffffffffffffffffffffffffffff",
+            "Accounts",
+            ZYLKER_ACCOUNT,
+            INVALID_TOKEN,
+        ),
         # a008 has only ZohoCRM.modules.READ: no emails scope.
         (WILL_MODULES_READ_ONLY, "Accounts", ZYLKER_ACCOUNT, SCOPE_MISMATCH),
         # a009: leads + emails only; Accounts are out of its module scope.
         (WILL_LEADS_EMAILS, "Accounts", ZYLKER_ACCOUNT, SCOPE_MISMATCH),
     ],
-    ids=["unknown-id", "zero-id", "negative-id", "20-digit-id", "2pow63-id", "other-module-id",
-         "other-org", "tasks", "products", "invalid-module", "no-permission-lead",
-         "no-permission-project", "expired-token", "inactive-user", "deleted-user",
-         "unknown-token", "no-emails-scope", "no-module-scope"],
+    ids=[
+        "unknown-id",
+        "zero-id",
+        "negative-id",
+        "20-digit-id",
+        "2pow63-id",
+        "other-module-id",
+        "other-org",
+        "tasks",
+        "products",
+        "invalid-module",
+        "no-permission-lead",
+        "no-permission-project",
+        "expired-token",
+        "inactive-user",
+        "deleted-user",
+        "unknown-token",
+        "no-emails-scope",
+        "no-module-scope",
+    ],
 )
-def test_error(sdk: Sdk, server: ServerProcess, token: str, module: str, record_id: int | str,
-               error: ErrorCase) -> None:
+def test_error(
+    sdk: Sdk, server: ServerProcess, token: str, module: str, record_id: int | str, error: ErrorCase
+) -> None:
     code, message, details, http_status = error
     result = run_probe(sdk, server, token, module, record_id)
     # Not raised: the SDK hands back its APIException object whatever the HTTP status.
