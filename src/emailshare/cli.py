@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=_workers, default=1)
     serve.add_argument("--public-url", help="the api_domain handed out with tokens")
     serve.add_argument(
+        "--cache-size",
+        type=int,
+        default=20_000,
+        help="answers kept per worker, never stale (0: no cache)",
+    )
+    serve.add_argument(
         "--admin-key",
         default=os.environ.get("EMAILSHARE_ADMIN_KEY"),
         help="turn the admin API on, guarded by this key (default: $EMAILSHARE_ADMIN_KEY)",
@@ -182,7 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             _prepare(args.db, args.load)
             settings = Settings(
-                db_url=args.db, public_url=args.public_url, admin_key=args.admin_key
+                db_url=args.db,
+                public_url=args.public_url,
+                admin_key=args.admin_key,
+                cache_size=max(0, args.cache_size),
             )
             serve(settings, args.host, args.port, args.workers)
         elif args.command == "load":

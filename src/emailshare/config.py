@@ -19,6 +19,7 @@ class Settings:
     public_url: str | None = None  # the api_domain tokens name; else taken from each request
     pool_size: int = 8
     admin_key: str | None = field(default=None, repr=False)
+    cache_size: int = 20_000  # answers (and callers) kept per worker; 0 turns caching off
     clock: Callable[[], float] = field(default=time.time, compare=False)
 
     def to_env(self) -> dict[str, str]:
@@ -28,17 +29,24 @@ class Settings:
             env[f"{ENV_PREFIX}PUBLIC_URL"] = self.public_url
         if self.admin_key:
             env[f"{ENV_PREFIX}ADMIN_KEY"] = self.admin_key
+        env[f"{ENV_PREFIX}CACHE_SIZE"] = str(self.cache_size)
         return env
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        pool = env.get(f"{ENV_PREFIX}POOL_SIZE", "8")
-        if not pool.isdigit() or not 1 <= int(pool) <= 100:
-            raise ValueError(f"{ENV_PREFIX}POOL_SIZE must be a whole number from 1 to 100")
+        pool = _whole(env, "POOL_SIZE", "8", 1, 100)
         return cls(
             db_url=env.get(f"{ENV_PREFIX}DB", DEFAULT_DB),
             public_url=env.get(f"{ENV_PREFIX}PUBLIC_URL") or None,
-            pool_size=int(pool),
+            pool_size=pool,
             admin_key=env.get(f"{ENV_PREFIX}ADMIN_KEY") or None,
+            cache_size=_whole(env, "CACHE_SIZE", "20000", 0, 10_000_000),
         )
+
+
+def _whole(env: Mapping[str, str], name: str, default: str, low: int, high: int) -> int:
+    text = env.get(f"{ENV_PREFIX}{name}", default)
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"{ENV_PREFIX}{name} must be a whole number from {low} to {high}")
+    return int(text)

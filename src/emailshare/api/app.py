@@ -12,6 +12,7 @@ from starlette.routing import Route
 from emailshare.api import actions, admin, errors, oauth, routes
 from emailshare.config import Settings
 from emailshare.domain.errors import ZohoError
+from emailshare.service.cache import BoundedCache, Freshness
 from emailshare.storage import migrate
 from emailshare.storage.db import StoreUnavailable, connect
 from emailshare.storage.repo import Store
@@ -30,6 +31,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             await migrate.upgrade(db)
             app.state.store = Store(db)
+            app.state.callers = BoundedCache(settings.cache_size)
+            app.state.answers = BoundedCache(settings.cache_size)
+            app.state.freshness = Freshness(db, app.state.callers, app.state.answers)
             yield
         finally:
             await db.close()

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emailshare.api import wire
+from emailshare.api.errors import status_of
 from emailshare.config import Settings
 from emailshare.domain import scopes as scope_rules
 from emailshare.domain.errors import (
@@ -13,9 +14,11 @@ from emailshare.domain.errors import (
     InvalidData,
     InvalidRequestMethod,
     InvalidUrlPattern,
+    ZohoError,
 )
 from emailshare.service import details
-from emailshare.service.auth import Caller, authenticate
+from emailshare.service.auth import Caller, authenticate, bearer_token
+from emailshare.service.tokens import token_hash
 from emailshare.storage.repo import Store
 
 DETAILS_VERSIONS = frozenset({"v4", "v5", "v6", "v7", "v8"})
@@ -46,7 +49,11 @@ def _require_get(request: Request) -> None:
 
 async def caller(request: Request) -> Caller:
     """The authenticated caller of this request (check 4 of CONTRACT section 3)."""
-    return await authenticate(store(request), request.headers.get("authorization"), now(request))
+    state = request.app.state
+    await state.freshness.check()
+    return await authenticate(
+        store(request), request.headers.get("authorization"), now(request), state.callers
+    )
 
 
 async def sharing_details(request: Request) -> Response:
@@ -57,11 +64,28 @@ async def sharing_details(request: Request) -> Response:
         if version in OLD_VERSIONS:
             raise ApiNotSupported({"supported_version": 4})
         raise InvalidUrlPattern()
-    who = await caller(request)
-    result = await details.sharing_details(
-        store(request), who, request.path_params["module"], request.path_params["record_id"]
-    )
-    return ok(wire.sharing_details(result))
+    # The answer depends only on the token, the module and record as written, and the store:
+    # reuse it while the store has not changed at all (service.cache) and the token lives.
+    state = request.app.state
+    epoch = await state.freshness.check()
+    header = request.headers.get("authorization")
+    module, record = request.path_params["module"], request.path_params["record_id"]
+    key = (token_hash(bearer_token(header)), module, record)
+    t = now(request)
+    hit = state.answers.get(key)
+    if hit is not None and hit[0] > t:
+        state.freshness.hits += 1
+        return ok(hit[2], hit[1])
+    state.freshness.misses += 1
+    who = await authenticate(store(request), header, t, state.callers)
+    try:
+        result = await details.sharing_details(store(request), who, module, record)
+        status, body = 200, wire.sharing_details(result)
+    except ZohoError as exc:
+        status, body = status_of(exc), wire.error(exc)
+    if state.freshness.epoch == epoch:  # nothing changed while computing
+        state.answers.put(key, (who.expires_at, status, body))
+    return ok(body, status)
 
 
 def _any_version(request: Request) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from emailshare.domain import scopes as scope_rules
 from emailshare.domain.errors import AuthenticationFailure, InvalidToken
+from emailshare.service.cache import BoundedCache
 from emailshare.service.fixtures import TOKEN_SHAPE
 from emailshare.service.tokens import same_hash, token_hash
 from emailshare.storage.repo import Store
@@ -26,6 +27,7 @@ class Caller:
     mailbox_protocol: str | None
     mailbox_enabled: bool
     email_sharing: str = "private"
+    expires_at: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -42,18 +44,31 @@ def bearer_token(header: str | None) -> str:
     return token.strip()
 
 
-async def authenticate(store: Store, header: str | None, now: int) -> Caller:
-    """The caller behind the header, or ``AUTHENTICATION_FAILURE`` / ``INVALID_TOKEN``."""
+CallerCache = BoundedCache[str, tuple[Caller, int]]
+
+
+async def authenticate(
+    store: Store, header: str | None, now: int, cache: CallerCache | None = None
+) -> Caller:
+    """The caller behind the header, or ``AUTHENTICATION_FAILURE`` / ``INVALID_TOKEN``.
+
+    ``cache`` maps token hashes to callers; the caller keeps it fresh (see service.cache).
+    """
     token = bearer_token(header)
     if not TOKEN_SHAPE.fullmatch(token):
         raise InvalidToken()
     hashed = token_hash(token)
+    hit = cache.get(hashed) if cache is not None else None
+    if hit is not None:
+        if hit[1] <= now:
+            raise InvalidToken()
+        return hit[0]
     owner = await store.token_owner(hashed)
     if owner is None or not same_hash(owner.token_hash, hashed):
         raise InvalidToken()
     if owner.expires_at <= now or owner.status != "active":
         raise InvalidToken()
-    return Caller(
+    caller = Caller(
         owner.org_id,
         owner.user_id,
         owner.name,
@@ -63,4 +78,8 @@ async def authenticate(store: Store, header: str | None, now: int) -> Caller:
         owner.mailbox_protocol,
         owner.mailbox_enabled,
         owner.email_sharing,
+        owner.expires_at,
     )
+    if cache is not None:
+        cache.put(hashed, (caller, owner.expires_at))
+    return caller

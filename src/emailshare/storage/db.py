@@ -35,9 +35,14 @@ class Tx(Protocol):
 class Database(Protocol):
     dialect: str
 
+    async def version(self) -> object:
+        """An opaque value that changes whenever anything is committed to the store, by this
+        process or any other. Equal values mean nothing changed in between."""
+        ...
+
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
-    def transaction(self) -> contextlib.AbstractAsyncContextManager[Tx]: ...
+    def transaction(self, bump: bool = True) -> contextlib.AbstractAsyncContextManager[Tx]: ...
     async def close(self) -> None: ...
 
 
@@ -110,6 +115,16 @@ class SQLiteDatabase:
         ):
             self._conn.execute(f"PRAGMA {pragma}")
         self._write_lock = asyncio.Lock()
+        self._own_commits = 0
+
+    async def version(self) -> object:
+        # data_version changes when another connection (any process) commits; our own commits
+        # are counted apart, as SQLite does not report them to the connection that made them.
+        try:
+            row = self._conn.execute("PRAGMA data_version").fetchone()
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return (row[0], self._own_commits)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         try:
@@ -125,7 +140,7 @@ class SQLiteDatabase:
             raise StoreUnavailable(str(exc)) from exc
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, bump: bool = True) -> AsyncIterator[Tx]:
         # One connection per process: transactions of concurrent requests must not interleave.
         async with self._write_lock:
             try:
@@ -142,6 +157,7 @@ class SQLiteDatabase:
             except sqlite3.OperationalError as exc:
                 self._conn.execute("ROLLBACK")
                 raise StoreUnavailable(str(exc)) from exc
+            self._own_commits += 1
 
     async def close(self) -> None:
         self._conn.close()

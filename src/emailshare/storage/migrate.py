@@ -47,7 +47,7 @@ async def applied(db: Database) -> set[int]:
 
 async def upgrade(db: Database) -> list[str]:
     """Apply every migration not yet applied; return the names applied now."""
-    async with db.transaction() as tx:
+    async with db.transaction(bump=False) as tx:
         if db.dialect == "postgresql":
             await tx.execute("SELECT pg_advisory_xact_lock(?)", (_ADVISORY_KEY,))
         await tx.execute(
@@ -56,7 +56,7 @@ async def upgrade(db: Database) -> list[str]:
         )
     done: list[str] = []
     for migration in available():
-        async with db.transaction() as tx:
+        async with db.transaction(bump=False) as tx:
             if db.dialect == "postgresql":
                 await tx.execute("SELECT pg_advisory_xact_lock(?)", (_ADVISORY_KEY,))
             row = await tx.fetchone(

@@ -71,6 +71,10 @@ class PostgresDatabase:
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {type(exc).__name__}") from exc
         return cls(pool)
 
+    async def version(self) -> object:
+        row = await self.fetchone("SELECT version FROM store_version WHERE id = 1")
+        return None if row is None else row[0]
+
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         try:
             async with self._pool.connection() as conn:
@@ -88,10 +92,14 @@ class PostgresDatabase:
             raise StoreUnavailable(type(exc).__name__) from exc
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, bump: bool = True) -> AsyncIterator[Tx]:
         try:
             async with self._pool.connection() as conn, conn.transaction():
                 yield _PgTx(conn)
+                if bump:  # every instance's caches see the change on their next request
+                    await conn.execute(
+                        "UPDATE store_version SET version = version + 1 WHERE id = 1"
+                    )
         except (*_ERRORS, TimeoutError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
 

@@ -1,0 +1,70 @@
+"""Per-process caches that are never stale: emptied whenever the store changed.
+
+Before serving from a cache, a request asks the store for its version (SQLite: ``PRAGMA
+data_version`` plus this process's own commits; PostgreSQL: a row every write bumps). Any
+change, by any process of any instance, empties the caches, so an answer is reused only while
+nothing at all was written: a write is visible to the very next request everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from emailshare.storage.db import Database
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedCache(Generic[K, V]):
+    """A dict bounded to ``capacity`` entries; the oldest insertion goes first (FIFO)."""
+
+    __slots__ = ("_capacity", "_items")
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._items: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        if self._capacity <= 0:
+            return
+        items = self._items
+        if key not in items and len(items) >= self._capacity:
+            del items[next(iter(items))]
+        items[key] = value
+
+    def discard(self, key: K) -> None:
+        self._items.pop(key, None)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Freshness:
+    """Tracks the store's version; ``epoch`` grows each time the caches had to be emptied."""
+
+    __slots__ = ("_caches", "_db", "_seen", "epoch", "hits", "misses")
+
+    def __init__(self, db: Database, *caches: BoundedCache[object, object]) -> None:
+        self._db = db
+        self._caches = caches
+        self._seen: object = object()  # equal to no version: the first check empties
+        self.epoch = 0
+        self.hits = 0
+        self.misses = 0
+
+    async def check(self) -> int:
+        """Empty every cache if the store changed since the last check; return the epoch."""
+        version = await self._db.version()
+        if version != self._seen:
+            for cache in self._caches:
+                cache.clear()
+            self._seen = version
+            self.epoch += 1
+        return self.epoch
