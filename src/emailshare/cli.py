@@ -123,6 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument("--scope", action="append", required=True, dest="scopes")
     grant.add_argument("--issued-at", type=int, help=argparse.SUPPRESS)  # tests of expiry
 
+    gen = sub.add_parser("gen", help="write a synthetic data set into the store")
+    db_opt(gen)
+    gen.add_argument("--orgs", type=int, default=1)
+    gen.add_argument("--users", type=int, required=True, help="users in all (split over orgs)")
+    gen.add_argument("--records", type=int, required=True, help="records in all")
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument(
+        "--requests-out",
+        metavar="FILE",
+        help="write '<path>\\t<token>' per readable request (tokens in clear!)",
+    )
+    gen.add_argument("--no-progress", action="store_true")
+
     mig = sub.add_parser("migrate", help="create or upgrade the store's schema")
     db_opt(mig)
     return parser
@@ -182,6 +195,32 @@ def _demo(args: argparse.Namespace) -> None:
     serve(Settings(db_url=db_url), args.host, args.port, 1)
 
 
+def _gen(args: argparse.Namespace) -> None:
+    from emailshare import synth
+
+    async def work(store: Store) -> synth.GenSummary:
+        out = open(args.requests_out, "w", encoding="utf-8") if args.requests_out else None  # noqa: SIM115
+        try:
+            return await synth.generate(
+                store,
+                orgs=args.orgs,
+                users=args.users,
+                records=args.records,
+                seed=args.seed,
+                requests_out=out,
+                progress=not args.no_progress,
+            )
+        finally:
+            if out is not None:
+                out.close()
+
+    s = _with_store(args.db, work)
+    print(
+        f"generated {s.orgs} orgs, {s.users} users, {s.records} records, "
+        f"{s.requests} request lines in {s.seconds:.1f}s"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -221,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
 
             print(_with_store(args.db, code))
+        elif args.command == "gen":
+            _gen(args)
         elif args.command == "demo":
             _demo(args)
         elif args.command == "migrate":

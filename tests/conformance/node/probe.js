@@ -15,7 +15,11 @@
 //   API error  {"ok":false,"code":...,"message":...,"details":{...},"status":...}
 // Both are read through the SDK's getters (ResponseWrapper / APIException), never from raw HTTP.
 // Anything the SDK throws instead (SDKException, bad usage): {"ok":false,"sdk_error":{...}},
-// exit 2.
+// exit 2. In refresh mode a token endpoint answer {"error":E} (HTTP 200, as Zoho does) is thrown
+// from initialize() as SDKException("INVALID TOKEN ERROR", E) (oauth_token.js parseResponse):
+// {"ok":false,"sdk_error":{"code":"INVALID TOKEN ERROR","message":E,"cause":null}}, before any
+// API call. With --store, a later run finds the saved row by refresh token and refreshes again
+// only when fewer than 5 s of the stored expiry_time remain.
 //
 // Debugging: EMAILSHARE_PROBE_LOG=/path/file.log turns on the SDK's own (winston) log at INFO.
 
