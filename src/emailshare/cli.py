@@ -156,6 +156,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
         factory=True,
         log_access=False,
         backlog=2048,
+        websockets=False,
     ).serve()
 
 

@@ -8,6 +8,7 @@ time and never logged.
 from __future__ import annotations
 
 import hmac
+import os
 import time
 
 from starlette.requests import Request
@@ -69,3 +70,24 @@ async def reset(request: Request) -> Response:
     _guard(request, "POST")
     await routes.store(request).delete_everything()
     return routes.ok(wire.dumps({"status": "success"}))
+
+
+async def stats(request: Request) -> Response:
+    """``GET /__emailshare/stats``: this worker's cache figures (for benchmarks)."""
+    _guard(request, "GET")
+    state = request.app.state
+    fresh = state.freshness
+    total = fresh.hits + fresh.misses
+    return routes.ok(
+        wire.dumps(
+            {
+                "pid": os.getpid(),
+                "cache_hits": fresh.hits,
+                "cache_misses": fresh.misses,
+                "cache_hit_rate": round(fresh.hits / total, 4) if total else None,
+                "cache_epoch": fresh.epoch,
+                "answers_cached": len(state.answers),
+                "callers_cached": len(state.callers),
+            }
+        )
+    )

@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/crm/{version}/org", routes.org, methods=ANY),
             Route("/__emailshare/load", admin.load, methods=ANY),
             Route("/__emailshare/reset", admin.reset, methods=ANY),
+            Route("/__emailshare/stats", admin.stats, methods=ANY),
             Route("/healthz", routes.healthz, methods=ANY),
             Route("/readyz", routes.readyz, methods=ANY),
         ],

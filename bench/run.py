@@ -1,0 +1,564 @@
+"""One command for emailshare's speed and memory, as ratios to a baseline measured in the
+same run (see docs/performance.md).
+
+    .venv/bin/python bench/run.py            # the full run (about 6 minutes)
+    .venv/bin/python bench/run.py --smoke    # a few seconds: proves the harness works
+
+It generates (or reuses) the data sets with ``emailshare gen``, starts emailshare (2 workers)
+and the baseline (``bench/baseline_app.py``, the same Starlette-on-granian stack returning
+the seed's bytes), drives each with wrk at 64 connections over the same request lines, and
+prints req/s, p50, p99, peak RSS per worker, the ratios and the targets they meet. Results
+go to ``bench/results/`` with the machine's description.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+sys.path.insert(0, str(ROOT))
+
+from emailshare.testing import free_port, wait_for_port  # noqa: E402
+
+ADMIN_KEY = "bench-admin-key"
+
+
+@dataclass
+class Load:
+    """What wrk measured for one server and one request file."""
+
+    name: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    errors: int
+    peak_rss_mb: list[float] = field(default_factory=list)
+    cache_hit_rate: float | None = None
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0:
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+        found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    return found
+
+
+def _ms(text: str) -> float:
+    value = float(re.sub(r"[a-z]+$", "", text))
+    if text.endswith("us"):
+        return value / 1000
+    if text.endswith("ms"):
+        return value
+    if text.endswith("s"):
+        return value * 1000
+    return value
+
+
+def run_wrk(url: str, requests_file: Path, seconds: float, connections: int = 64) -> Load:
+    """wrk -t2 at ``connections`` connections; the request lines decide paths and tokens."""
+    env = {**os.environ, "REQUESTS_FILE": str(requests_file)}
+    out = subprocess.run(
+        [
+            ensure_wrk(),
+            "-t2",
+            f"-c{connections}",
+            f"-d{max(1, int(seconds))}s",
+            "--latency",
+            "-s",
+            str(BENCH / "requests.lua"),
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return Load(
+        "",
+        rps,
+        p50,
+        p99,
+        int(non2xx.group(1)) if non2xx else 0,
+        sum(int(g) for g in errs.groups()) if errs else 0,
+    )
+
+
+def worker_pids(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Server:
+    """A server process (its own process group) on a free port."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)  # noqa: SIM115
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [c.replace("{port}", str(self.port)) for c in cmd],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+        wait_for_port("127.0.0.1", self.port, 60, self.proc)
+
+    def ready_after(self, path: str = "/readyz") -> float:
+        """Seconds from spawn until ``path`` answers 200."""
+        while True:
+            try:
+                if httpx.get(self.url + path, timeout=1).status_code == 200:
+                    return time.monotonic() - self.started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.005)
+
+    def rss(self) -> list[float]:
+        return [round(peak_rss_mb(p), 1) for p in worker_pids(self.proc.pid)]
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def emailshare_cmd(db: str, workers: int = 2, cache: int | None = None) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "emailshare",
+        "serve",
+        "--db",
+        db,
+        "--port",
+        "{port}",
+        "--workers",
+        str(workers),
+        "--admin-key",
+        ADMIN_KEY,
+    ]
+    if cache is not None:
+        cmd += ["--cache-size", str(cache)]
+    return cmd
+
+
+def baseline_cmd(workers: int = 2) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--workers",
+        str(workers),
+        "--port",
+        "{port}",
+        "--no-ws",
+        "--factory",
+        "--working-dir",
+        str(BENCH),
+        "baseline_app:create_app",
+    ]
+
+
+def dataset(
+    data_dir: Path, db_url: str | None, users: int, records: int, orgs: int
+) -> tuple[str, Path]:
+    """Generate (or reuse) a SQLite data set, or write one into ``db_url``."""
+    name = f"u{users}-r{records}-o{orgs}"
+    requests = data_dir / f"{name}.tsv"
+    if db_url is None:
+        path = data_dir / f"{name}.db"
+        db_url = f"sqlite:///{path}"
+        if path.exists() and requests.exists() and _sqlite_ok(path):
+            return db_url, requests
+        for p in data_dir.glob(f"{name}.db*"):
+            p.unlink()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "emailshare",
+            "gen",
+            "--db",
+            db_url,
+            "--orgs",
+            str(orgs),
+            "--users",
+            str(users),
+            "--records",
+            str(records),
+            "--requests-out",
+            str(requests),
+            "--no-progress",
+        ],
+        check=True,
+    )
+    return db_url, requests
+
+
+def _sqlite_ok(path: Path) -> bool:
+    try:
+        with sqlite3.connect(path) as conn:
+            return conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] > 0
+    except sqlite3.Error:
+        return False
+
+
+def working_set(requests: Path, size: int, seed: int, out: Path) -> Path:
+    """A fixed-size random sample of request lines: the same for every server compared."""
+    lines = requests.read_text().splitlines()
+    rnd = random.Random(seed)
+    sample = lines if len(lines) <= size else rnd.sample(lines, size)
+    out.write_text("\n".join(sample) + "\n")
+    return out
+
+
+def measure(name: str, server: Server, requests: Path, seconds: float) -> Load:
+    run_wrk(server.url, requests, max(1.0, seconds / 4))  # warm-up: pages, caches, JIT of wrk
+    load = run_wrk(server.url, requests, seconds)
+    load.name = name
+    load.peak_rss_mb = server.rss()
+    try:
+        stats = httpx.get(
+            server.url + "/__emailshare/stats",
+            timeout=2,
+            headers={"X-Emailshare-Admin-Key": ADMIN_KEY},
+        )
+        if stats.status_code == 200:
+            load.cache_hit_rate = stats.json().get("cache_hit_rate")
+    except httpx.HTTPError:
+        pass
+    print(
+        f"  {name:<34} {load.requests_per_s:>9.0f} req/s  p50 {load.p50_ms:6.2f} ms  "
+        f"p99 {load.p99_ms:6.2f} ms  rss/worker {load.peak_rss_mb} MB  "
+        f"non-2xx {load.non_2xx} errors {load.errors}",
+        flush=True,
+    )
+    return load
+
+
+def bulk_share_p50(base_url: str, db: str, tmp: Path, n: int) -> float:
+    """p50 latency of a 200-id bulk share/unshare, sequential, on a keep-alive connection."""
+    org = 6_100_000_000_000
+    member = org + 100
+    token = f"1000.{org:032x}.{1:032x}"
+    ids = [str(org + 10_000 + i) for i in range(200)]
+    doc = {
+        "orgs": [
+            {
+                "id": str(org),
+                "name": "Bulk",
+                "data_sharing": {"Leads": "public_read_only"},
+                "users": [
+                    {"id": str(org + 1), "name": "Owner"},
+                    {
+                        "id": str(member),
+                        "name": "Member",
+                        "email_sharing": "custom",
+                        "mailbox": {"protocol": "imap", "address": "m@x.test"},
+                    },
+                ],
+                "records": [{"module": "Leads", "id": i, "owner": str(org + 1)} for i in ids],
+                "tokens": [
+                    {
+                        "access_token": token,
+                        "user": str(member),
+                        "scopes": ["ZohoCRM.modules.ALL"],
+                        "expires_in": 86400,
+                    }
+                ],
+            }
+        ]
+    }
+    fixture = tmp / "bulk.json"
+    fixture.write_text(json.dumps(doc))
+    subprocess.run(
+        [sys.executable, "-m", "emailshare", "load", "--db", db, str(fixture)],
+        check=True,
+        capture_output=True,
+    )
+    times = []
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        for i in range(n):
+            action = "share" if i % 2 == 0 else "unshare"
+            t0 = time.perf_counter()
+            r = c.post(
+                f"/crm/v8/Leads/actions/{action}_emails",
+                headers={"Authorization": f"Zoho-oauthtoken {token}"},
+                json={"ids": ids},
+            )
+            times.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
+    return statistics.median(times)
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    import granian
+    import starlette
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(int(mem) / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "granian": granian.__version__,
+        "starlette": starlette.__version__,
+        "wrk": "wrk -t2 -c64 --latency",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--smoke", action="store_true", help="tiny and fast: the suite's check")
+    parser.add_argument("--seconds", type=float, default=15.0, help="wrk duration per run")
+    parser.add_argument(
+        "--working-set", type=int, default=20_000, help="distinct request lines driven per run"
+    )
+    parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
+    parser.add_argument("--results-dir", type=Path, default=BENCH / "results")
+    parser.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL store")
+    args = parser.parse_args(argv)
+    small = (200, 2_000) if args.smoke else (1_000, 10_000)
+    large = None if args.smoke else (100_000, 1_000_000)
+    seconds = 1.0 if args.smoke else args.seconds
+    tmp = Path(tempfile.mkdtemp(prefix="emailshare-bench-"))
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "smoke": args.smoke,
+        "seconds": seconds,
+        "working_set": args.working_set,
+        "loads": {},
+    }
+    loads: dict[str, Load] = {}
+    ensure_wrk()
+
+    print("== data sets", flush=True)
+    t0 = time.monotonic()
+    small_db, small_req = dataset(args.data_dir, None, *small, orgs=2)
+    print(f"  {small[1]} records ready ({time.monotonic() - t0:.1f}s)", flush=True)
+    sets = [("10k", small_db, small_req)]
+    if large:
+        t0 = time.monotonic()
+        large_db, large_req = dataset(args.data_dir, None, *large, orgs=4)
+        results["gen_1m_seconds"] = round(time.monotonic() - t0, 1)
+        print(f"  {large[1]} records ready ({time.monotonic() - t0:.1f}s)", flush=True)
+        sets.append(("1M", large_db, large_req))
+
+    print("== load (wrk, 64 connections, 2 workers each)", flush=True)
+    base = Server(baseline_cmd())
+    try:
+        for label, db, req in sets:
+            ws = working_set(req, args.working_set, 7, tmp / f"ws-{label}.tsv")
+            loads[f"baseline@{label}"] = measure(f"baseline ({label} lines)", base, ws, seconds)
+            srv = Server(emailshare_cmd(db))
+            try:
+                if label == sets[-1][0]:
+                    results["ready_seconds"] = round(srv.ready_after(), 3)
+                loads[f"emailshare@{label}"] = measure(
+                    f"emailshare sqlite {label}", srv, ws, seconds
+                )
+                if label == "10k":
+                    results["bulk_share_p50_ms"] = round(
+                        bulk_share_p50(srv.url, db, tmp, 10 if args.smoke else 100), 2
+                    )
+            finally:
+                srv.stop()
+            srv = Server(emailshare_cmd(db, cache=0))
+            try:
+                loads[f"emailshare-nocache@{label}"] = measure(
+                    f"emailshare sqlite {label}, no cache", srv, ws, seconds
+                )
+            finally:
+                srv.stop()
+        if not args.no_pg and not args.smoke:
+            loads.update(pg_loads(args, tmp, seconds, sets))
+    finally:
+        base.stop()
+
+    results["loads"] = {k: asdict(v) for k, v in loads.items()}
+    results["ratios"] = ratios(loads)
+    results["targets"] = targets(results)
+    write(args.results_dir, results)
+    return 0
+
+
+def pg_loads(
+    args: argparse.Namespace, tmp: Path, seconds: float, sets: list[tuple[str, str, Path]]
+) -> dict[str, Load]:
+    try:
+        from tests.pgutil import Cluster, fresh_database
+    except ImportError:
+        return {}
+    print("== PostgreSQL store", flush=True)
+    cluster = Cluster.create()
+    cluster.start()
+    out: dict[str, Load] = {}
+    try:
+        label, _, _ = sets[-1]
+        users, records = (100_000, 1_000_000) if label == "1M" else (1_000, 10_000)
+        db = fresh_database(cluster.url)
+        t0 = time.monotonic()
+        _, req = dataset(tmp, db, users, records, orgs=4 if label == "1M" else 2)
+        print(f"  {records} records into PostgreSQL ({time.monotonic() - t0:.1f}s)", flush=True)
+        ws = working_set(req, args.working_set, 7, tmp / "ws-pg.tsv")
+        srv = Server(emailshare_cmd(db))
+        try:
+            out[f"emailshare-pg@{label}"] = measure(
+                f"emailshare postgres {label}", srv, ws, seconds
+            )
+        finally:
+            srv.stop()
+    finally:
+        cluster.destroy()
+    return out
+
+
+def ratios(loads: dict[str, Load]) -> dict[str, float]:
+    r: dict[str, float] = {}
+
+    def rps(key: str) -> float | None:
+        return loads[key].requests_per_s if key in loads else None
+
+    for label in ("10k", "1M"):
+        e, b, n = (
+            rps(f"emailshare@{label}"),
+            rps(f"baseline@{label}"),
+            rps(f"emailshare-nocache@{label}"),
+        )
+        if e and b:
+            r[f"emailshare/baseline@{label}"] = round(e / b, 3)
+        if n and b:
+            r[f"nocache/baseline@{label}"] = round(n / b, 3)
+    if rps("emailshare@1M") and rps("emailshare@10k"):
+        r["1M/10k"] = round(rps("emailshare@1M") / rps("emailshare@10k"), 3)  # type: ignore[operator]
+    if rps("emailshare-nocache@1M") and rps("emailshare-nocache@10k"):
+        r["nocache 1M/10k"] = round(rps("emailshare-nocache@1M") / rps("emailshare-nocache@10k"), 3)  # type: ignore[operator]
+    for label in ("10k", "1M"):
+        if rps(f"emailshare-pg@{label}") and rps(f"emailshare@{label}"):
+            r[f"postgres/sqlite@{label}"] = round(
+                rps(f"emailshare-pg@{label}") / rps(f"emailshare@{label}"), 3
+            )  # type: ignore[operator]
+    return r
+
+
+def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    r, loads = results["ratios"], results["loads"]
+    big = "1M" if "emailshare@1M" in loads else "10k"
+    checks: dict[str, dict[str, Any]] = {}
+
+    def check(name: str, value: Any, ok: bool | None) -> None:
+        checks[name] = {"value": value, "met": ok}
+
+    ratio = r.get(f"emailshare/baseline@{big}")
+    check(f"emailshare >= 0.7 x baseline ({big})", ratio, None if ratio is None else ratio >= 0.7)
+    p99 = loads.get(f"emailshare@{big}", {}).get("p99_ms")
+    check(f"p99 <= 15 ms ({big})", p99, None if p99 is None else p99 <= 15)
+    scale = r.get("1M/10k")
+    check("1M within 10% of 10k", scale, None if scale is None else scale >= 0.9)
+    rss = max(loads.get(f"emailshare@{big}", {}).get("peak_rss_mb") or [0])
+    check(f"peak RSS per worker <= 150 MB ({big})", rss, rss <= 150)
+    pg = r.get(f"postgres/sqlite@{big}")
+    check("postgres >= 0.5 x sqlite", pg, None if pg is None else pg >= 0.5)
+    bulk = results.get("bulk_share_p50_ms")
+    check("200-id bulk share p50 <= 20 ms", bulk, None if bulk is None else bulk <= 20)
+    ready = results.get("ready_seconds")
+    check("serve ready <= 1.5 s", ready, None if ready is None else ready <= 1.5)
+    return checks
+
+
+def write(results_dir: Path, results: dict[str, Any]) -> None:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    kind = "smoke" if results["smoke"] else "full"
+    (results_dir / f"{stamp}-{kind}.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = [
+        f"# emailshare benchmark ({kind}, {results['when']})",
+        "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in results["machine"].items()),
+        "",
+        "| run | req/s | p50 ms | p99 ms | peak RSS per worker MB | non-2xx | errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for load in results["loads"].values():
+        lines.append(
+            f"| {load['name']} | {load['requests_per_s']:.0f} | {load['p50_ms']:.2f} | "
+            f"{load['p99_ms']:.2f} | {load['peak_rss_mb']} | {load['non_2xx']} | "
+            f"{load['errors']} |"
+        )
+    lines += ["", "| ratio | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in results["ratios"].items()]
+    lines += ["", "| target | value | met |", "|---|---|---|"]
+    lines += [f"| {k} | {v['value']} | {v['met']} |" for k, v in results["targets"].items()]
+    for key in ("gen_1m_seconds", "bulk_share_p50_ms", "ready_seconds"):
+        if key in results:
+            lines.append(f"\n{key}: {results[key]}")
+    text = "\n".join(lines) + "\n"
+    (results_dir / f"{stamp}-{kind}.md").write_text(text)
+    if not results["smoke"]:
+        (results_dir / "latest.md").write_text(text)
+    print()
+    print(text)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""A tiny run of bench/run.py, so the benchmark never rots: it must run end to end, every
+request it drives must get a 2xx answer, and it must write its results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_smoke_run(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--smoke",
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    [result_file] = (tmp_path / "results").glob("*-smoke.json")
+    results = json.loads(result_file.read_text())
+    loads = results["loads"]
+    assert set(loads) == {"baseline@10k", "emailshare@10k", "emailshare-nocache@10k"}
+    for load in loads.values():
+        assert load["requests_per_s"] > 0
+        assert load["non_2xx"] == 0, load  # every generated request line is readable
+        assert load["errors"] == 0, load
+        assert len(load["peak_rss_mb"]) == 2  # two workers measured
+    assert results["ratios"]["emailshare/baseline@10k"] > 0
+    assert results["bulk_share_p50_ms"] > 0
+    assert 0 < results["ready_seconds"] < 30
+    assert results["machine"]["cores"] >= 1
+    assert (tmp_path / "results" / result_file.name.replace(".json", ".md")).exists()
