@@ -248,7 +248,8 @@ def dataset(
 def _sqlite_ok(path: Path) -> bool:
     try:
         with sqlite3.connect(path) as conn:
-            return conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] > 0
+            count: int = conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+            return count > 0
     except sqlite3.Error:
         return False
 
@@ -474,31 +475,23 @@ def pg_loads(
 
 
 def ratios(loads: dict[str, Load]) -> dict[str, float]:
-    r: dict[str, float] = {}
-
-    def rps(key: str) -> float | None:
-        return loads[key].requests_per_s if key in loads else None
-
-    for label in ("10k", "1M"):
-        e, b, n = (
-            rps(f"emailshare@{label}"),
-            rps(f"baseline@{label}"),
-            rps(f"emailshare-nocache@{label}"),
-        )
-        if e and b:
-            r[f"emailshare/baseline@{label}"] = round(e / b, 3)
-        if n and b:
-            r[f"nocache/baseline@{label}"] = round(n / b, 3)
-    if rps("emailshare@1M") and rps("emailshare@10k"):
-        r["1M/10k"] = round(rps("emailshare@1M") / rps("emailshare@10k"), 3)  # type: ignore[operator]
-    if rps("emailshare-nocache@1M") and rps("emailshare-nocache@10k"):
-        r["nocache 1M/10k"] = round(rps("emailshare-nocache@1M") / rps("emailshare-nocache@10k"), 3)  # type: ignore[operator]
-    for label in ("10k", "1M"):
-        if rps(f"emailshare-pg@{label}") and rps(f"emailshare@{label}"):
-            r[f"postgres/sqlite@{label}"] = round(
-                rps(f"emailshare-pg@{label}") / rps(f"emailshare@{label}"), 3
-            )  # type: ignore[operator]
-    return r
+    """Every ratio whose two sides were measured in this run."""
+    rps = {key: load.requests_per_s for key, load in loads.items()}
+    pairs = {
+        "emailshare/baseline@10k": ("emailshare@10k", "baseline@10k"),
+        "emailshare/baseline@1M": ("emailshare@1M", "baseline@1M"),
+        "nocache/baseline@10k": ("emailshare-nocache@10k", "baseline@10k"),
+        "nocache/baseline@1M": ("emailshare-nocache@1M", "baseline@1M"),
+        "1M/10k": ("emailshare@1M", "emailshare@10k"),
+        "nocache 1M/10k": ("emailshare-nocache@1M", "emailshare-nocache@10k"),
+        "postgres/sqlite@10k": ("emailshare-pg@10k", "emailshare@10k"),
+        "postgres/sqlite@1M": ("emailshare-pg@1M", "emailshare@1M"),
+    }
+    return {
+        name: round(rps[top] / rps[bottom], 3)
+        for name, (top, bottom) in pairs.items()
+        if rps.get(top) and rps.get(bottom)
+    }
 
 
 def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
