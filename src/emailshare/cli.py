@@ -91,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("EMAILSHARE_ADMIN_KEY"),
         help="turn the admin API on, guarded by this key (default: $EMAILSHARE_ADMIN_KEY)",
     )
+    serve.add_argument("--log-requests", action="store_true", help="one JSON log line per request")
+    serve.add_argument(
+        "--credits-per-day",
+        type=int,
+        default=0,
+        help="emulate Zoho's API credit budget per org over a rolling 24 h (0: off)",
+    )
+    serve.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=0,
+        help="emulate Zoho's concurrent-request limit per org (0: off)",
+    )
 
     load = sub.add_parser("load", help="load a fixture (JSON or YAML) into the store")
     db_opt(load)
@@ -232,6 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 public_url=args.public_url,
                 admin_key=args.admin_key,
                 cache_size=max(0, args.cache_size),
+                log_requests=args.log_requests,
+                credits_per_day=max(0, args.credits_per_day),
+                max_concurrent=max(0, args.max_concurrent),
             )
             serve(settings, args.host, args.port, args.workers)
         elif args.command == "load":

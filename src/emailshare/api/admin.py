@@ -13,8 +13,10 @@ import time
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from emailshare.api import body, routes, wire
+from emailshare.api.errors import error_response
 from emailshare.config import Settings
 from emailshare.domain.errors import (
     AuthenticationFailure,
@@ -91,3 +93,30 @@ async def stats(request: Request) -> Response:
             }
         )
     )
+
+
+# --- SCAFFOLD (issue 7): filled in by the admin/explain/web work -------------------------
+
+
+async def state(request: Request) -> Response:
+    """``GET /__emailshare/state``: a dump of the store (orgs, users, records, shares)."""
+    _guard(request, "GET")
+    raise InvalidUrlPattern()
+
+
+async def requests(request: Request) -> Response:
+    """``GET /__emailshare/requests?limit=N``: the last N requests with their answers."""
+    _guard(request, "GET")
+    raise InvalidUrlPattern()
+
+
+async def explain(request: Request) -> Response:
+    """``GET /__emailshare/explain?caller=…&module=…&record=…``: why, rule by rule."""
+    _guard(request, "GET")
+    raise InvalidUrlPattern()
+
+
+async def ui(scope: Scope, receive: Receive, send: Send) -> None:
+    """The admin web page (static HTML + JS, no build step)."""
+    response = error_response(InvalidUrlPattern())
+    await response(scope, receive, send)

@@ -7,9 +7,20 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import Route
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
 
-from emailshare.api import actions, admin, errors, oauth, routes
+from emailshare.api import (
+    actions,
+    admin,
+    errors,
+    limits,
+    oauth,
+    observe,
+    openapi,
+    ratelimit,
+    routes,
+)
 from emailshare.config import Settings
 from emailshare.domain.errors import ZohoError
 from emailshare.service.cache import BoundedCache, Freshness
@@ -58,6 +69,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/__emailshare/load", admin.load, methods=ANY),
             Route("/__emailshare/reset", admin.reset, methods=ANY),
             Route("/__emailshare/stats", admin.stats, methods=ANY),
+            Route("/__emailshare/state", admin.state, methods=ANY),
+            Route("/__emailshare/requests", admin.requests, methods=ANY),
+            Route("/__emailshare/explain", admin.explain, methods=ANY),
+            Mount("/__emailshare/ui", app=admin.ui),
+            Route("/openapi.json", openapi.endpoint, methods=ANY),
+            Route("/metrics", observe.metrics, methods=ANY),
             Route("/healthz", routes.healthz, methods=ANY),
             Route("/readyz", routes.readyz, methods=ANY),
         ],
@@ -68,10 +85,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Exception: errors.on_unexpected,
         },
         lifespan=lifespan,
+        middleware=middleware(settings),
     )
     app.router.redirect_slashes = False
     app.state.settings = settings
     return app
+
+
+def middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: observability sees everything, limits refuse early, then credits."""
+    stack = [Middleware(observe.Observe, settings=settings), Middleware(limits.Limits)]
+    if settings.credits_per_day or settings.max_concurrent:
+        stack.append(Middleware(ratelimit.RateLimit, settings=settings))
+    return stack
 
 
 def create_app_from_env() -> Starlette:
