@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.callers = BoundedCache(settings.cache_size)
             app.state.answers = BoundedCache(settings.cache_size)
             app.state.freshness = Freshness(db, app.state.callers, app.state.answers)
+            # The last requests and answers, for the admin API (written by api.observe).
+            app.state.request_log = deque(maxlen=settings.request_log_size)
             yield
         finally:
             await db.close()
