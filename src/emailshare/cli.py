@@ -253,10 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "load":
             _prepare(args.db, args.file)
         elif args.command == "token":
+            scopes = [s for text in args.scopes for s in oauth.split_scopes(text)]
 
             async def mint(store: Store) -> str:
                 return await admin.issue_token(
-                    store, args.user, args.scopes, args.expires_in, int(time.time()), args.org
+                    store, args.user, scopes, args.expires_in, int(time.time()), args.org
                 )
 
             print(_with_store(args.db, mint))

@@ -197,8 +197,8 @@ class Store:
     async def replace_orgs(self, orgs: Sequence[Org], now: int) -> None:
         """Load orgs, replacing any org with the same id wholly; all or nothing."""
         async with self.db.transaction() as tx:
-            for org in orgs:
-                await _check_foreign_claims(tx, org)
+            for index, org in enumerate(orgs):
+                await _check_foreign_claims(tx, org, index)
                 await tx.execute("DELETE FROM orgs WHERE id = ?", (org.id,))
                 await _insert_org(tx, org, now)
 
@@ -274,7 +274,7 @@ async def _insert_access_token(
     )
 
 
-async def _check_foreign_claims(tx: Tx, org: Org) -> None:
+async def _check_foreign_claims(tx: Tx, org: Org, index: int) -> None:
     """Client ids and tokens are global: refuse ones another org already holds."""
     for i, client in enumerate(org.clients):
         row = await tx.fetchone(
@@ -282,7 +282,7 @@ async def _check_foreign_claims(tx: Tx, org: Org) -> None:
         )
         if row is not None and row[0] is not None and int(row[0]) != org.id:
             raise FixtureError(
-                f"orgs[id={org.id}].clients[{i}].client_id: already used by another org"
+                f"$.orgs[{index}].clients[{i}].client_id: already used by another org"
             )
     for i, tok in enumerate(org.tokens):
         row = await tx.fetchone(
@@ -290,7 +290,7 @@ async def _check_foreign_claims(tx: Tx, org: Org) -> None:
         )
         if row is not None and int(row[0]) != org.id:
             raise FixtureError(
-                f"orgs[id={org.id}].tokens[{i}].access_token: already used by another org"
+                f"$.orgs[{index}].tokens[{i}].access_token: already used by another org"
             )
 
 
