@@ -24,7 +24,8 @@ from emailshare.api import (
 )
 from emailshare.config import Settings
 from emailshare.domain.errors import ZohoError
-from emailshare.service.cache import BoundedCache, Freshness
+from emailshare.domain.rules import ShareFromUser
+from emailshare.service.cache import BoundedCache, Freshness, PublicSharersCache
 from emailshare.storage import migrate
 from emailshare.storage.db import StoreUnavailable, connect
 from emailshare.storage.repo import Store
@@ -45,7 +46,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.store = Store(db)
             app.state.callers = BoundedCache(settings.cache_size)
             app.state.answers = BoundedCache(settings.cache_size)
-            app.state.freshness = Freshness(db, app.state.callers, app.state.answers)
+            publics: BoundedCache[int, list[ShareFromUser]] = BoundedCache(
+                max(1, settings.cache_size // 10)
+            )
+            if not settings.cache_size:
+                publics = BoundedCache(0)
+            app.state.freshness = Freshness(db, app.state.callers, app.state.answers, publics)
+            app.state.public_sharers = PublicSharersCache(
+                app.state.store, app.state.freshness, publics
+            )
             # The last requests and answers, for the admin API (written by api.observe).
             app.state.request_log = deque(maxlen=settings.request_log_size)
             yield

@@ -79,7 +79,9 @@ async def sharing_details(request: Request) -> Response:
     state.freshness.misses += 1
     who = await authenticate(store(request), header, t, state.callers)
     try:
-        result = await details.sharing_details(store(request), who, module, record)
+        result = await details.sharing_details(
+            store(request), who, module, record, state.public_sharers.get
+        )
         status, body = 200, wire.sharing_details(result)
     except ZohoError as exc:
         status, body = status_of(exc), wire.error(exc)

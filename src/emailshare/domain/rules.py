@@ -11,8 +11,9 @@ Two entry points serve two callers:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 
 from emailshare.domain.model import DataSharing, EmailSharing, Org, Profile, Record, User
 
@@ -115,6 +116,11 @@ class ShareFromUser:
     id: int
     name: str
     protocol: str
+    key: tuple[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The sort key, computed once: answers sort the same users again and again.
+        object.__setattr__(self, "key", order_key(self.name, self.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +131,14 @@ class SharingDetails:
     share_from_users: Sequence[ShareFromUser]
 
 
+_KEY = attrgetter("key")
+
+
 def assemble(
     caller: ShareFromUser | None, others: Iterable[ShareFromUser], gathers_contacts: bool
 ) -> SharingDetails:
     """Caller first, then ``others`` in :func:`order_key` order, at most 50 in all."""
-    ordered = sorted(others, key=lambda u: order_key(u.name, u.id))
+    ordered = sorted(others, key=_KEY)
     users = ([caller] if caller else []) + ordered
     users = users[:MAX_SHARE_FROM_USERS]
     return SharingDetails(available_types(gathers_contacts, bool(users)), users)

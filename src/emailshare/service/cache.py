@@ -8,12 +8,18 @@ nothing at all was written: a write is visible to the very next request everywhe
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
+from emailshare.domain.rules import ShareFromUser
 from emailshare.storage.db import Database
+from emailshare.storage.repo import Store
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+class Clearable(Protocol):
+    def clear(self) -> None: ...
 
 
 class BoundedCache(Generic[K, V]):
@@ -51,7 +57,7 @@ class Freshness:
 
     __slots__ = ("_caches", "_db", "_seen", "epoch", "hits", "misses")
 
-    def __init__(self, db: Database, *caches: BoundedCache[object, object]) -> None:
+    def __init__(self, db: Database, *caches: Clearable) -> None:
         self._db = db
         self._caches = caches
         self._seen: object = object()  # equal to no version: the first check empties
@@ -68,3 +74,23 @@ class Freshness:
             self._seen = version
             self.epoch += 1
         return self.epoch
+
+
+class PublicSharersCache:
+    """The org's public sharers (the same for every record), read once per store version."""
+
+    __slots__ = ("_cache", "_freshness", "_store")
+
+    def __init__(
+        self, store: Store, freshness: Freshness, cache: BoundedCache[int, list[ShareFromUser]]
+    ) -> None:
+        self._store, self._freshness, self._cache = store, freshness, cache
+
+    async def get(self, org_id: int) -> list[ShareFromUser]:
+        hit = self._cache.get(org_id)
+        if hit is None:
+            epoch = self._freshness.epoch
+            hit = [ShareFromUser(*row) for row in await self._store.public_sharers(org_id)]
+            if self._freshness.epoch == epoch:  # nothing changed while reading
+                self._cache.put(org_id, hit)
+        return hit

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+
 from emailshare.domain import rules
 from emailshare.domain import scopes as scope_rules
 from emailshare.domain.errors import (
@@ -13,7 +15,7 @@ from emailshare.domain.errors import (
 from emailshare.domain.modules import Module, ModuleLookup
 from emailshare.service.auth import Caller
 from emailshare.service.fixtures import parse_id
-from emailshare.storage.repo import RecordAccess, Store
+from emailshare.storage.repo import RecordAccess, Sharer, Store
 
 
 async def resolve_module(store: Store, org_id: int, name: str) -> Module:
@@ -55,16 +57,40 @@ async def readable_record(store: Store, caller: Caller, module: Module, record_t
     return record_id
 
 
+PublicSharers = Callable[[int], Awaitable[Sequence[rules.ShareFromUser]]]
+
+
+async def read_public_sharers(store: Store, org_id: int) -> list[rules.ShareFromUser]:
+    """The org's first 51 public sharers, as the rules take them."""
+    return as_sharers(await store.public_sharers(org_id))
+
+
+def as_sharers(rows: Sequence[Sharer]) -> list[rules.ShareFromUser]:
+    return [rules.ShareFromUser(uid, name, proto) for uid, name, proto in rows]
+
+
 async def sharing_details(
-    store: Store, caller: Caller, module_name: str, record_text: str
+    store: Store,
+    caller: Caller,
+    module_name: str,
+    record_text: str,
+    publics_of: PublicSharers | None = None,
 ) -> rules.SharingDetails:
-    """Checks 5 to 8 of CONTRACT section 3, then the answer of section 6."""
+    """Checks 5 to 8 of CONTRACT section 3, then the answer of section 6.
+
+    ``publics_of`` may serve the org's public sharers from a cache (they are the same for
+    every record of the org); by default they are read from the store.
+    """
     module = await resolve_module(store, caller.org_id, module_name)
     scope_rules.require_details_read(caller.scopes, module.scope_name)
     record_id = await readable_record(store, caller, module, record_text)
-    rows = await store.share_candidates(caller.org_id, record_id, caller.user_id)
+    if publics_of is None:
+        publics: Sequence[rules.ShareFromUser] = await read_public_sharers(store, caller.org_id)
+    else:
+        publics = await publics_of(caller.org_id)
+    customs = as_sharers(await store.custom_sharers(caller.org_id, record_id))
     me = None
     if caller.mailbox_protocol is not None and caller.mailbox_enabled:
         me = rules.ShareFromUser(caller.user_id, caller.name, caller.mailbox_protocol)
-    others = [rules.ShareFromUser(uid, name, proto) for uid, name, proto in rows]
+    others = [u for u in (*publics, *customs) if u.id != caller.user_id]
     return rules.assemble(me, others, module.gathers_contacts)

@@ -80,22 +80,28 @@ _RECORD_ACCESS = (
     " FROM records r WHERE r.org_id = ? AND r.id = ? AND r.module = ? AND r.deleted = 0"
 )
 
-# Public sharers in answer order (served by the partial index users_public_by_name), plus the
-# custom sharers of this record; the caller is added apart. 50 is the answer's cap.
-_SHARE_CANDIDATES = (
-    "SELECT id, name, mailbox_protocol, name_key FROM ("
-    " SELECT id, name, mailbox_protocol, name_key FROM users"
+# The org's users whose mailbox every caller may read, in answer order (the partial index
+# users_public_by_name serves it). 51 are enough for any caller, who may be one of them and is
+# listed apart; the same rows serve every record of the org.
+_PUBLIC_SHARERS = (
+    "SELECT id, name, mailbox_protocol FROM users"
     " WHERE org_id = ? AND email_sharing = 'public' AND status = 'active'"
-    " AND mailbox_enabled = 1 AND mailbox_protocol IS NOT NULL AND id <> ?"
-    " ORDER BY name_key, id LIMIT 50) AS p"
-    " UNION ALL"
-    " SELECT u.id, u.name, u.mailbox_protocol, u.name_key"
-    " FROM email_shares e JOIN users u ON u.org_id = e.org_id AND u.id = e.user_id"
-    " WHERE e.org_id = ? AND e.record_id = ? AND u.email_sharing = 'custom'"
-    " AND u.status = 'active' AND u.mailbox_enabled = 1 AND u.mailbox_protocol IS NOT NULL"
-    " AND u.id <> ?"
-    " ORDER BY 4, 1 LIMIT 50"
+    " AND mailbox_enabled = 1 AND mailbox_protocol IS NOT NULL"
+    " ORDER BY name_key, id LIMIT 51"
 )
+
+# The custom sharers of one record. CROSS JOIN makes SQLite start from the record's few email
+# shares rather than the org's users (without statistics it may pick the latter); to
+# PostgreSQL it is a plain inner join.
+_CUSTOM_SHARERS = (
+    "SELECT u.id, u.name, u.mailbox_protocol FROM email_shares e CROSS JOIN users u"
+    " WHERE u.org_id = e.org_id AND u.id = e.user_id AND e.org_id = ? AND e.record_id = ?"
+    " AND u.email_sharing = 'custom' AND u.status = 'active' AND u.mailbox_enabled = 1"
+    " AND u.mailbox_protocol IS NOT NULL"
+    " ORDER BY u.name_key, u.id LIMIT 51"
+)
+
+Sharer = tuple[int, str, str]  # id, name, mailbox protocol
 
 
 class Store:
@@ -137,12 +143,14 @@ class Store:
     ) -> RecordAccess | None:
         return await record_access(self.db, org_id, module, record_id, caller_id, caller_role)
 
-    async def share_candidates(
-        self, org_id: int, record_id: int, caller_id: int
-    ) -> list[tuple[int, str, str]]:
-        rows = await self.db.fetchall(
-            _SHARE_CANDIDATES, (org_id, caller_id, org_id, record_id, caller_id)
-        )
+    async def public_sharers(self, org_id: int) -> list[Sharer]:
+        """The first 51 public sharers of the org, in answer order."""
+        rows = await self.db.fetchall(_PUBLIC_SHARERS, (org_id,))
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    async def custom_sharers(self, org_id: int, record_id: int) -> list[Sharer]:
+        """The first 51 custom sharers who shared this record's emails, in answer order."""
+        rows = await self.db.fetchall(_CUSTOM_SHARERS, (org_id, record_id))
         return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
     async def user_info(self, org_id: int, user_id: int) -> UserInfo | None:
