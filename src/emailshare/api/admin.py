@@ -10,13 +10,16 @@ from __future__ import annotations
 import hmac
 import os
 import time
+from importlib import resources
+from typing import Any
 
+import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from emailshare.api import body, routes, wire
-from emailshare.api.errors import error_response
+from emailshare.api.errors import error_response, status_of
 from emailshare.config import Settings
 from emailshare.domain.errors import (
     AuthenticationFailure,
@@ -24,9 +27,13 @@ from emailshare.domain.errors import (
     InvalidData,
     InvalidRequestMethod,
     InvalidUrlPattern,
+    ZohoError,
 )
+from emailshare.domain.model import Org
 from emailshare.service import admin
-from emailshare.service.fixtures import parse_fixture, parse_text
+from emailshare.service import explain as explaining
+from emailshare.service.fixtures import parse_fixture, parse_id, parse_text
+from emailshare.storage import snapshot
 
 MAX_FIXTURE = 16 * 1024 * 1024
 HEADER = "x-emailshare-admin-key"
@@ -95,28 +102,233 @@ async def stats(request: Request) -> Response:
     )
 
 
-# --- SCAFFOLD (issue 7): filled in by the admin/explain/web work -------------------------
+# --- inspection: state, requests, explain ------------------------------------------------
+
+MAX_REQUESTS = 10_000
+DEFAULT_REQUESTS = 50
+
+
+def _param_error(name: str, message: str) -> InvalidData:
+    return InvalidData({"param_name": name}, message)
+
+
+def _id_param(request: Request, name: str) -> int | None:
+    """An id from the query string: None when absent, ``INVALID_DATA`` naming it when bad."""
+    text = request.query_params.get(name)
+    if text is None:
+        return None
+    value = parse_id(text)
+    if value is None:
+        raise _param_error(name, f"{name} must be an id (1 to 19 digits)")
+    return value
+
+
+def org_document(org: Org) -> dict[str, Any]:
+    """An org in the fixture format (CONTRACT section 10), without clients and tokens: what
+    ``POST /__emailshare/load`` takes back."""
+    return {
+        "id": str(org.id),
+        "name": org.name,
+        "data_sharing": {m: lvl.value for m, lvl in org.data_sharing.items()},
+        "custom_modules": list(org.custom_modules),
+        "roles": [
+            {
+                "id": str(r.id),
+                "name": r.name,
+                "reports_to": None if r.reports_to is None else str(r.reports_to),
+            }
+            for r in org.roles
+        ],
+        "users": [
+            {
+                "id": str(u.id),
+                "name": u.name,
+                "email": u.email,
+                "status": u.status.value,
+                "profile": u.profile.value,
+                "role": None if u.role is None else str(u.role),
+                "mailbox": (
+                    {
+                        "protocol": u.mailbox.protocol.value,
+                        "address": u.mailbox.address,
+                        "enabled": u.mailbox.enabled,
+                    }
+                    if u.mailbox
+                    else None
+                ),
+                "email_sharing": u.email_sharing.value,
+            }
+            for u in org.users
+        ],
+        "records": [
+            {
+                "module": r.module,
+                "id": str(r.id),
+                "name": r.name,
+                "owner": str(r.owner),
+                "shared_with": [str(u) for u in sorted(r.shared_with)],
+                "emails_shared_by": [str(u) for u in sorted(r.emails_shared_by)],
+                "deleted": r.deleted,
+            }
+            for r in org.records
+        ],
+    }
 
 
 async def state(request: Request) -> Response:
-    """``GET /__emailshare/state``: a dump of the store (orgs, users, records, shares)."""
+    """``GET /__emailshare/state[?org=ID][&summary=1]``: the store's orgs, as a fixture document.
+
+    With ``summary=1``, only each org's id, name and counts (for choosing one in a large
+    store). Never any token or client secret: the store keeps only their hashes anyway.
+    """
     _guard(request, "GET")
-    raise InvalidUrlPattern()
+    db = routes.store(request).db
+    org_id = _id_param(request, "org")
+    if request.query_params.get("summary") in ("1", "true"):
+        found = await snapshot.list_orgs(db)
+        summaries = [
+            {"id": str(o.id), "name": o.name, "users": o.users, "records": o.records}
+            for o in found
+            if org_id is None or o.id == org_id
+        ]
+        return routes.ok(wire.dumps({"orgs": summaries}))
+    ids = [org_id] if org_id is not None else [o.id for o in await snapshot.list_orgs(db)]
+    orgs = [org for i in ids if (org := await snapshot.read_org(db, i)) is not None]
+    if org_id is not None and not orgs:
+        raise _param_error("org", "no such org")
+    return routes.ok(wire.dumps({"orgs": [org_document(o) for o in orgs]}))
+
+
+def _log_entry(entry: Any) -> Any:
+    if isinstance(entry, dict):
+        return {k: _log_entry(v) for k, v in entry.items()}
+    if isinstance(entry, bytes | bytearray):
+        return bytes(entry).decode("utf-8", "replace")
+    return entry
 
 
 async def requests(request: Request) -> Response:
-    """``GET /__emailshare/requests?limit=N``: the last N requests with their answers."""
+    """``GET /__emailshare/requests?limit=N``: this worker's last N requests, oldest first,
+    each with its answer (status and body), as the observability middleware recorded them."""
     _guard(request, "GET")
-    raise InvalidUrlPattern()
+    text = request.query_params.get("limit", str(DEFAULT_REQUESTS))
+    if not text.isdigit() or not 1 <= int(text) <= MAX_REQUESTS:
+        raise _param_error("limit", f"limit must be a whole number from 1 to {MAX_REQUESTS}")
+    log = getattr(request.app.state, "request_log", None)
+    entries = list(log or ())[-int(text) :]
+    doc = {"pid": os.getpid(), "requests": [_log_entry(e) for e in entries]}
+    return routes.ok(orjson.dumps(doc, default=str))
+
+
+async def _explained_org(request: Request, caller_id: int) -> Org:
+    """The org named by ``org=``, else the caller's only org."""
+    db = routes.store(request).db
+    org_id = _id_param(request, "org")
+    if org_id is None:
+        orgs = await routes.store(request).user_orgs(caller_id)
+        if not orgs:
+            raise _param_error("caller", "no such user")
+        if len(orgs) > 1:
+            raise _param_error("org", "the caller is a user of several orgs: name one with org=")
+        org_id = orgs[0]
+    org = await snapshot.read_org(db, org_id)
+    if org is None:
+        raise _param_error("org", "no such org")
+    return org
 
 
 async def explain(request: Request) -> Response:
-    """``GET /__emailshare/explain?caller=…&module=…&record=…``: why, rule by rule."""
+    """``GET /__emailshare/explain?caller=ID&record=ID[&module=M][&org=ID][&format=text]``.
+
+    For the caller and the record: every check in order, whether the caller may read it and by
+    which rule (with each fact), every user of the org in answer order with the rule that puts
+    them in or leaves them out, and the exact answer the endpoint gives (status and body),
+    all computed by the pure rules from the store's current data.
+    """
     _guard(request, "GET")
-    raise InvalidUrlPattern()
+    caller_id = _id_param(request, "caller")
+    if caller_id is None:
+        raise _param_error("caller", "caller is required")
+    record_text = request.query_params.get("record")
+    if not record_text:
+        raise _param_error("record", "record is required")
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "text"):
+        raise _param_error("format", "format is json or text")
+    org = await _explained_org(request, caller_id)
+    exp = explaining.explain(org, caller_id, record_text, request.query_params.get("module"))
+    if isinstance(exp.outcome, ZohoError):
+        status, answer = status_of(exp.outcome), wire.error(exp.outcome)
+    else:
+        status, answer = 200, wire.sharing_details(exp.outcome)
+    if fmt == "text":
+        text = explaining.as_text(exp, status, answer.decode())
+        return Response(text, media_type="text/plain; charset=utf-8")
+    return routes.ok(wire.dumps(explaining.as_document(exp, status, orjson.loads(answer))))
+
+
+# --- the web page ---------------------------------------------------------------------------
+
+UI_PREFIX = "/__emailshare/ui"
+_WEB_FILES = {
+    "": ("index.html", "text/html; charset=utf-8"),
+    "index.html": ("index.html", "text/html; charset=utf-8"),
+    "app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "style.css": ("style.css", "text/css; charset=utf-8"),
+}
+_WEB_HEADERS = {
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "content-security-policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"
+        " img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+}
+
+
+def _ui_file(scope: Scope) -> str:
+    """The file name under the mount (``/__emailshare/ui/<name>``), or raise a 404."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    rest = path[len(root) :] if root and path.startswith(root) else path
+    rest = rest.removeprefix(UI_PREFIX).removeprefix("/")
+    if rest not in _WEB_FILES:
+        raise InvalidUrlPattern()
+    return rest
 
 
 async def ui(scope: Scope, receive: Receive, send: Send) -> None:
-    """The admin web page (static HTML + JS, no build step)."""
-    response = error_response(InvalidUrlPattern())
+    """The admin web page (static HTML, JS and CSS; no build step) at ``/__emailshare/ui/``.
+
+    The files are served without the key once the admin API is on (they hold no data); the page
+    asks for the key and sends it with every call to the data endpoints, which require it.
+    """
+    response: Response
+    try:
+        settings: Settings = Request(scope, receive).app.state.settings
+        if not settings.admin_key:
+            raise InvalidUrlPattern()
+        name = _ui_file(scope)
+        if scope["method"] not in ("GET", "HEAD"):
+            raise InvalidRequestMethod()
+        filename, media_type = _WEB_FILES[name]
+        content = resources.files("emailshare.api").joinpath("web").joinpath(filename).read_bytes()
+        response = Response(content, media_type=media_type, headers=_WEB_HEADERS)
+    except ZohoError as exc:
+        response = error_response(exc)
     await response(scope, receive, send)
+
+
+async def ui_redirect(request: Request) -> Response:
+    """``/__emailshare/ui`` to ``/__emailshare/ui/``: the page's links are relative to it.
+
+    The ``Location`` is relative too, so that the page works behind a proxy's path prefix.
+    """
+    settings: Settings = request.app.state.settings
+    if not settings.admin_key:
+        raise InvalidUrlPattern()
+    if request.method not in ("GET", "HEAD"):
+        raise InvalidRequestMethod()
+    return RedirectResponse("ui/", status_code=308)

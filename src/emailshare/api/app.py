@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/__emailshare/state", admin.state, methods=ANY),
             Route("/__emailshare/requests", admin.requests, methods=ANY),
             Route("/__emailshare/explain", admin.explain, methods=ANY),
+            Route("/__emailshare/ui", admin.ui_redirect, methods=ANY),
             Mount("/__emailshare/ui", app=admin.ui),
             Route("/openapi.json", openapi.endpoint, methods=ANY),
             Route("/metrics", observe.metrics, methods=ANY),

@@ -1,0 +1,436 @@
+"""Explain an answer: for a caller and a record, every check and rule, from the pure rules.
+
+Given a whole org (read back by ``storage.snapshot``), :func:`explain` walks the checks of
+CONTRACT section 3 that depend on the caller and the record, in order, as a request with a
+valid token holding every scope would meet them: the caller's status (a token of a user who is
+not active is ``INVALID_TOKEN``), the module, the record, who may read it (section 5, every
+rule with the fact behind it), then each user of the org and why they are in or out of
+``share_from_users`` (section 6). The answer itself comes from ``rules.sharing_details``, the
+reference the live endpoint is held equal to. Nothing here knows HTTP: the caller of this
+module turns :attr:`Explanation.outcome` into a status and a body, and :func:`as_document` /
+:func:`as_text` lay the explanation out with that answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from emailshare.domain import rules
+from emailshare.domain.errors import (
+    InvalidData,
+    InvalidModule,
+    InvalidToken,
+    NotSupported,
+    ZohoError,
+    invalid_record_path,
+    no_read_permission,
+)
+from emailshare.domain.model import Org, Record, Role, Status, User
+from emailshare.domain.modules import Module, ModuleLookup
+from emailshare.domain.rules import ReadRule, ShareDecision
+from emailshare.service.fixtures import parse_id
+
+MAX_MODULE_NAME = 100  # as the live endpoint: longer names are never a custom module
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check of CONTRACT section 3, as this caller and record meet it."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One rule of CONTRACT section 5 and whether it holds here."""
+
+    rule: ReadRule
+    holds: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadDecision:
+    """Whether the caller may read the record, by which rule, and every fact behind it."""
+
+    rule: ReadRule | None
+    facts: tuple[Fact, ...]
+    caller_role: Role | None
+    owner: User | None
+    owner_role_chain: tuple[Role, ...]  # the owner's role, then each role above it
+
+    @property
+    def may_read(self) -> bool:
+        return self.rule is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One user of the org: the rule's decision, and their place in the answer if any."""
+
+    user: User
+    decision: ShareDecision
+    position: int | None  # 1-based place in share_from_users; None when not in the answer
+    detail: str
+
+    @property
+    def included(self) -> bool:
+        return self.position is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Everything that decides the answer for one caller and one record."""
+
+    org: Org
+    caller: User
+    module_name: str
+    module: Module | None
+    record: Record | None
+    checks: tuple[Check, ...]
+    read: ReadDecision | None  # None when the record is not found
+    users: tuple[Verdict, ...]  # every user of the org, in answer order
+    outcome: rules.SharingDetails | ZohoError
+
+
+def explain(org: Org, caller_id: int, record_text: str, module_name: str | None) -> Explanation:
+    """Explain what ``GET …/{module}/{record}/__emails_sharing_details`` answers the caller.
+
+    ``module_name`` is the URL's module as written (matched as the endpoint matches it); when
+    None, the record's own module. Raises ``InvalidData`` naming the parameter when the caller
+    is not a user of the org, or when no module is given and the org has no such record.
+    """
+    caller = org.user(caller_id)
+    if caller is None:
+        raise InvalidData({"param_name": "caller"}, "the caller is not a user of this org")
+    record_id = parse_id(record_text)
+    if module_name is None:
+        found = org.record(record_id) if record_id is not None else None
+        if found is None:
+            raise InvalidData({"param_name": "record"}, "no such record in this org; name a module")
+        module_name = found.module
+    checks: list[Check] = []
+    failure: ZohoError | None = None
+
+    active = caller.status is Status.ACTIVE
+    checks.append(
+        Check(
+            "caller_active",
+            active,
+            f"{caller.name} is {caller.status.value}"
+            + ("" if active else ": any token of theirs is INVALID_TOKEN"),
+        )
+    )
+    if not active:
+        failure = InvalidToken()
+
+    module, module_error = _resolve_module(org, module_name)
+    if module is not None:
+        kind = "custom" if module.custom else "standard"
+        module_detail = f"{module_name!r} is the {kind} module {module.api_name}"
+    elif isinstance(module_error, NotSupported):
+        module_detail = f"{module_name!r} is a Zoho module this API does not serve"
+    else:
+        module_detail = f"{module_name!r} is neither a supported nor a custom module of the org"
+    checks.append(Check("module", module is not None, module_detail))
+    failure = failure or module_error
+    checks.append(Check("scopes", True, "assumed held: a token with every scope the call needs"))
+
+    record = None
+    if module is not None:
+        candidate = org.record(record_id) if record_id is not None else None
+        if candidate and candidate.module == module.api_name and not candidate.deleted:
+            record = candidate
+        checks.append(Check("record", record is not None, _record_detail(org, record_text, module)))
+        if record is None:
+            failure = failure or invalid_record_path()
+
+    read = _read_decision(org, caller, record) if record is not None else None
+    if read is not None:
+        checks.append(
+            Check(
+                "read",
+                read.may_read,
+                f"by rule {read.rule.value}" if read.rule else "no rule lets the caller read it",
+            )
+        )
+        if not read.may_read:
+            failure = failure or no_read_permission()
+
+    outcome: rules.SharingDetails | ZohoError
+    if failure is None and record is not None and module is not None:
+        outcome = rules.sharing_details(org, caller, record, module.gathers_contacts)
+    else:
+        outcome = failure or invalid_record_path()
+    return Explanation(
+        org=org,
+        caller=caller,
+        module_name=module_name,
+        module=module,
+        record=record,
+        checks=tuple(checks),
+        read=read,
+        users=_verdicts(org, caller, record, outcome),
+        outcome=outcome,
+    )
+
+
+def _resolve_module(org: Org, name: str) -> tuple[Module | None, ZohoError | None]:
+    """The URL's module, matched as ``service.details.resolve_module`` matches it."""
+    module = ModuleLookup.standard(name)
+    if module is not None:
+        return module, None
+    if ModuleLookup.is_unsupported_standard(name):
+        return None, NotSupported({"resource_path_index": 0})
+    if len(name) <= MAX_MODULE_NAME:
+        for custom in org.custom_modules:
+            if custom.casefold() == name.casefold():
+                return Module(custom, custom=True), None
+    return None, InvalidModule({"resource_path_index": 0})
+
+
+def _record_detail(org: Org, record_text: str, module: Module) -> str:
+    record_id = parse_id(record_text)
+    if record_id is None:
+        return f"{record_text!r} is not a record id (1 to 19 digits, a positive 64-bit value)"
+    found = org.record(record_id)
+    if found is None:
+        return f"no record {record_id} in {org.name}"
+    if found.deleted:
+        return f"record {record_id} {found.name!r} is deleted"
+    if found.module != module.api_name:
+        return f"record {record_id} is in {found.module}, not in {module.api_name}"
+    return f"{found.module} record {record_id} {found.name!r}"
+
+
+def _who(org: Org, user_id: int) -> str:
+    user = org.user(user_id)
+    return f"{user.name} ({user_id})" if user else str(user_id)
+
+
+def _read_decision(org: Org, caller: User, record: Record) -> ReadDecision:
+    facts = rules.read_facts(org, caller, record)
+    roles = {r.id: r for r in org.roles}
+    owner = org.user(record.owner)
+    owner_role = roles.get(owner.role) if owner and owner.role is not None else None
+    chain: tuple[Role, ...] = ()
+    if owner_role is not None:
+        chain = (owner_role, *(roles[i] for i in org.role_ancestors(owner_role.id)))
+    caller_role = roles.get(caller.role) if caller.role is not None else None
+    above_owner = ", ".join(r.name for r in chain[1:])
+    if caller_role is None:
+        above = "the caller has no role"
+    elif owner_role is None:
+        above = "the owner has no role, so no role is above it"
+    else:
+        verb = "is" if facts.caller_role_above_owner else "is not"
+        above_it = f"roles above it: {above_owner}" if above_owner else "no role is above it"
+        above = (
+            f"the caller's role {caller_role.name} {verb} above the owner's role "
+            f"{owner_role.name} ({above_it})"
+        )
+    shared = sorted(record.shared_with)
+    module_level = facts.module_sharing.value
+    found = (
+        Fact(
+            ReadRule.ADMINISTRATOR,
+            facts.caller_is_admin,
+            f"the caller's profile is {caller.profile.value}",
+        ),
+        Fact(
+            ReadRule.OWNER,
+            facts.caller_is_owner,
+            f"the record's owner is {_who(org, record.owner)}",
+        ),
+        Fact(ReadRule.SUPERIOR_ROLE, facts.caller_role_above_owner, above),
+        Fact(
+            ReadRule.PUBLIC_MODULE,
+            facts.module_sharing.everyone_reads,
+            f"the org's data sharing for {record.module} is {module_level}",
+        ),
+        Fact(
+            ReadRule.RECORD_SHARE,
+            facts.shared_with_caller,
+            "the record is shared with "
+            + (", ".join(_who(org, u) for u in shared) if shared else "nobody"),
+        ),
+    )
+    return ReadDecision(rules.read_rule(facts), found, caller_role, owner, chain)
+
+
+_DETAILS: dict[ShareDecision, str] = {
+    ShareDecision.CALLER: "the caller, with a mailbox: always first",
+    ShareDecision.PUBLIC: "email sharing is public",
+    ShareDecision.CUSTOM_SHARED: "email sharing is custom and they shared this record's emails",
+    ShareDecision.NOT_ACTIVE: "the user is not active",
+    ShareDecision.NO_MAILBOX: "no mailbox",
+    ShareDecision.MAILBOX_DISABLED: "the mailbox is disabled",
+    ShareDecision.PRIVATE: "email sharing is private",
+    ShareDecision.CUSTOM_NOT_SHARED: "email sharing is custom but they did not share this record",
+}
+
+
+def _verdicts(
+    org: Org, caller: User, record: Record | None, outcome: rules.SharingDetails | ZohoError
+) -> tuple[Verdict, ...]:
+    """Every user in answer order (caller first, then by name's case fold, then id)."""
+    # Without a record (the answer is an error) there is no record-level share to count.
+    shared_by = record.emails_shared_by if record is not None else frozenset()
+    positions: dict[int, int] = {}
+    if isinstance(outcome, rules.SharingDetails):
+        positions = {u.id: i for i, u in enumerate(outcome.share_from_users, start=1)}
+    ordered = sorted(org.users, key=lambda u: (u.id != caller.id, *rules.order_key(u.name, u.id)))
+    verdicts: list[Verdict] = []
+    for user in ordered:
+        decision = rules.share_decision(user, caller.id, shared_by)
+        detail = _DETAILS[decision]
+        if decision is ShareDecision.NOT_ACTIVE:
+            detail = f"the user is {user.status.value}"
+        elif decision is ShareDecision.PRIVATE and user.id == caller.id:
+            detail = "the caller, with no mailbox"
+        position = positions.get(user.id)
+        if decision.included and position is None:
+            if isinstance(outcome, ZohoError):
+                detail += "; but the answer is an error"
+            else:
+                detail += f"; but past the answer's cap of {rules.MAX_SHARE_FROM_USERS}"
+        verdicts.append(Verdict(user, decision, position, detail))
+    return tuple(verdicts)
+
+
+# --- layouts: a JSON-ready document and a terminal text ------------------------------------
+
+
+def _ref(user: User | None) -> dict[str, str] | None:
+    return {"id": str(user.id), "name": user.name} if user else None
+
+
+def _role_ref(role: Role | None) -> dict[str, str] | None:
+    return {"id": str(role.id), "name": role.name} if role else None
+
+
+def _user_doc(user: User, org: Org) -> dict[str, Any]:
+    roles = {r.id: r for r in org.roles}
+    return {
+        "id": str(user.id),
+        "name": user.name,
+        "status": user.status.value,
+        "profile": user.profile.value,
+        "role": _role_ref(roles.get(user.role) if user.role is not None else None),
+        "mailbox": (
+            {"protocol": user.mailbox.protocol.value, "enabled": user.mailbox.enabled}
+            if user.mailbox
+            else None
+        ),
+        "email_sharing": user.email_sharing.value,
+    }
+
+
+def as_document(exp: Explanation, status: int, body: Any) -> dict[str, Any]:
+    """The explanation as plain JSON values, with the answer (``status`` and parsed ``body``)."""
+    record = exp.record
+    read = exp.read
+    return {
+        "org": {"id": str(exp.org.id), "name": exp.org.name},
+        "caller": _user_doc(exp.caller, exp.org),
+        "module": exp.module.api_name if exp.module else exp.module_name,
+        "record": (
+            {
+                "id": str(record.id),
+                "module": record.module,
+                "name": record.name,
+                "owner": _ref(exp.org.user(record.owner)),
+                "shared_with": [str(u) for u in sorted(record.shared_with)],
+                "emails_shared_by": [str(u) for u in sorted(record.emails_shared_by)],
+            }
+            if record
+            else None
+        ),
+        "checks": [{"check": c.name, "passed": c.passed, "detail": c.detail} for c in exp.checks],
+        "read": (
+            {
+                "may_read": read.may_read,
+                "rule": read.rule.value if read.rule else None,
+                "facts": [
+                    {"rule": f.rule.value, "holds": f.holds, "detail": f.detail} for f in read.facts
+                ],
+                "caller_role": _role_ref(read.caller_role),
+                "owner_role_chain": [_role_ref(r) for r in read.owner_role_chain],
+            }
+            if read
+            else None
+        ),
+        "share_from_users": [
+            {
+                "id": str(v.user.id),
+                "name": v.user.name,
+                "included": v.included,
+                "position": v.position,
+                "decision": v.decision.value,
+                "detail": v.detail,
+                "status": v.user.status.value,
+                "mailbox": v.user.mailbox.protocol.value if v.user.mailbox else None,
+                "mailbox_enabled": bool(v.user.mailbox and v.user.mailbox.enabled),
+                "email_sharing": v.user.email_sharing.value,
+            }
+            for v in exp.users
+        ],
+        "answer": {"status": status, "body": body},
+    }
+
+
+def _mark(ok: bool) -> str:
+    return "yes" if ok else "no "
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [
+        "  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+
+
+def as_text(exp: Explanation, status: int, body: str) -> str:
+    """The explanation laid out for a terminal: checks, read rules, users, then the answer."""
+    c = exp.caller
+    rec = exp.record
+    target = f"{rec.module} {rec.id} {rec.name!r}" if rec else f"{exp.module_name} (no record)"
+    lines = [
+        f"caller  {c.name} ({c.id}), {c.profile.value}, {c.status.value}",
+        f"record  {target}",
+        f"org     {exp.org.name} ({exp.org.id})",
+        "",
+        "checks (CONTRACT section 3, in order; the first failing one answers)",
+        *_table([(_mark(k.passed), k.name, k.detail) for k in exp.checks]),
+    ]
+    if exp.read is not None:
+        verdict = f"yes, by rule {exp.read.rule.value}" if exp.read.rule else "no: NO_PERMISSION"
+        lines += [
+            "",
+            f"may read: {verdict}",
+            *_table([(_mark(f.holds), f.rule.value, f.detail) for f in exp.read.facts]),
+        ]
+    lines += ["", "share_from_users (the caller first, then by name's case fold, then id)"]
+    rows = [("#", "in", "user", "mailbox", "sharing", "decision", "why")]
+    for v in exp.users:
+        mailbox = "-"
+        if v.user.mailbox:
+            mailbox = v.user.mailbox.protocol.value + ("" if v.user.mailbox.enabled else " (off)")
+        rows.append(
+            (
+                str(v.position) if v.position else "-",
+                "yes" if v.included else "no",
+                f"{v.user.name} ({v.user.id})",
+                mailbox,
+                v.user.email_sharing.value,
+                v.decision.value,
+                v.detail,
+            )
+        )
+    lines += _table(rows)
+    lines += ["", f"answer  HTTP {status}", f"  {body}", ""]
+    return "\n".join(lines)
