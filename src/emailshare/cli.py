@@ -93,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-requests", action="store_true", help="one JSON log line per request")
     serve.add_argument(
+        "--pool-size", type=int, default=8, help="PostgreSQL connections per worker (1-100)"
+    )
+    serve.add_argument(
+        "--request-log-size",
+        type=int,
+        default=200,
+        help="requests each worker keeps for the admin API",
+    )
+    serve.add_argument(
         "--credits-per-day",
         type=int,
         default=0,
@@ -246,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 admin_key=args.admin_key,
                 cache_size=max(0, args.cache_size),
                 log_requests=args.log_requests,
+                pool_size=min(100, max(1, args.pool_size)),
+                request_log_size=max(0, args.request_log_size),
                 credits_per_day=max(0, args.credits_per_day),
                 max_concurrent=max(0, args.max_concurrent),
             )

@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import pytest
 
+from emailshare.config import Settings  # stdlib only: cheap to import with pytest
+
 if TYPE_CHECKING:
-    from emailshare.config import Settings
     from emailshare.testing import (
         AsyncInProcess,
         Emailshare,
@@ -40,14 +41,12 @@ if TYPE_CHECKING:
 
 MARKER = "emailshare"
 _MARKER_KEYS = ("fixture", "settings")
-# Settings fields that `emailshare serve` takes as flags (the others have defaults only).
+# Settings fields that `emailshare serve` takes as flags: every field but the store (which the
+# fixture chooses) and the clock, spelled as the field (see cli.build_parser).
 _SERVER_FLAGS = {
-    "public_url": "--public-url",
-    "admin_key": "--admin-key",
-    "cache_size": "--cache-size",
-    "log_requests": "--log-requests",
-    "credits_per_day": "--credits-per-day",
-    "max_concurrent": "--max-concurrent",
+    f.name: "--" + f.name.replace("_", "-")
+    for f in dataclasses.fields(Settings)
+    if f.name not in ("db_url", "clock")
 }
 _LOG_TAIL = 4000
 _SERVERS = pytest.StashKey[list["ServerProcess"]]()
