@@ -1,49 +1,24 @@
-"""Helpers for running emailshare in tests: a real server on a real socket, or the app in-process.
-
-Usable outside pytest (the pytest plugin, :mod:`emailshare.pytest_plugin`, is built on them):
-
-- ``with running_server(fixture=path) as srv: srv.client.get(...)``: ``emailshare serve`` as a
-  child process on a free port;
-- ``with running_app(fixture=doc) as app: app.client.get(...)``: the ASGI app in this process,
-  its lifespan run, an ``httpx.Client`` over ``httpx.ASGITransport`` (``running_app_async`` for
-  an ``httpx.AsyncClient`` in the caller's event loop);
-- ``load_fixture(db_url, doc)``, ``reset_store(db_url)``, ``mint_token(db_url, user, scopes)``:
-  change any store directly, whether a server runs on it or not.
-
-A fixture document may be a path, a mapping, or JSON/YAML text (:data:`FixtureSource`).
-Nothing here imports httpx, Starlette or the database layer until it is used.
-"""
+"""The ASGI app in this process, its lifespan run, behind an httpx client."""
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import dataclasses
 import functools
-import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
-import time
 from collections.abc import (
     AsyncIterator,
-    Awaitable,
     Callable,
     Coroutine,
     Iterator,
-    Mapping,
     Sequence,
 )
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import httpx
@@ -51,366 +26,20 @@ if TYPE_CHECKING:
     from starlette.types import Message
 
     from emailshare.config import Settings
-    from emailshare.domain.model import Org
     from emailshare.service.admin import LoadSummary
     from emailshare.storage.repo import Store
+from emailshare.testing.store import (
+    DEFAULT_SCOPES,
+    FixtureSource,
+    _load_orgs,
+    fixture_orgs,
+    load_into,
+    mint_into,
+)
 
 T = TypeVar("T")
-
-#: A fixture document: a path to a JSON/YAML file, the parsed document, or its JSON/YAML text.
-FixtureSource: TypeAlias = Mapping[str, Any] | str | bytes | os.PathLike[str]
-
-#: Scopes of tokens minted by the helpers: the endpoint, and what the official SDKs call first.
-DEFAULT_SCOPES: tuple[str, ...] = ("ZohoCRM.modules.ALL", "ZohoCRM.users.READ", "ZohoCRM.org.READ")
-
 #: The base URL of the in-process app (as Starlette's TestClient names it).
 INPROCESS_URL = "http://testserver"
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for_port(
-    host: str, port: int, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None
-) -> None:
-    """Block until something accepts TCP connections on host:port, or raise."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited early with code {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
-            return
-        time.sleep(0.02)
-    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
-
-
-# --- fixture documents and direct store access ---------------------------------------------
-
-
-def _is_text(source: str) -> bool:
-    # Paths hold no newline and do not open like a document; fixture text nearly always does.
-    return "\n" in source or source.lstrip().startswith(("{", "orgs:", "---"))
-
-
-def read_fixture(source: FixtureSource, base_dirs: Sequence[Path] = ()) -> object:
-    """The document ``source`` denotes, parsed but not yet validated.
-
-    A mapping is the document itself. ``bytes``, and a ``str`` holding a newline or opening
-    with ``{``, ``orgs:`` or ``---``, are JSON or YAML text. Anything else is a file path; a
-    relative one is looked up in ``base_dirs`` in order, then in the working directory.
-    Raises :class:`~emailshare.domain.errors.FixtureError` for unreadable or malformed input.
-    """
-    from emailshare.service.fixtures import parse_text, read_document
-
-    if isinstance(source, Mapping):
-        return source
-    if isinstance(source, bytes):
-        return parse_text(source.decode("utf-8"))
-    if isinstance(source, str) and _is_text(source):
-        return parse_text(source)
-    path = Path(source)
-    if not path.is_absolute():
-        path = next((d / path for d in base_dirs if (d / path).is_file()), path)
-    return read_document(path)
-
-
-def fixture_orgs(source: FixtureSource, base_dirs: Sequence[Path] = ()) -> list[Org]:
-    """Read and validate a fixture document wholly (nothing is written anywhere)."""
-    from emailshare.service.fixtures import parse_fixture
-
-    return parse_fixture(read_fixture(source, base_dirs))
-
-
-def _user(value: int | str, what: str) -> int:
-    from emailshare.service.fixtures import parse_id
-
-    parsed = value if isinstance(value, int) else parse_id(value)
-    if parsed is None or parsed <= 0:
-        raise ValueError(f"{what} {value!r} is not a Zoho id (1 to 19 digits)")
-    return parsed
-
-
-async def load_into(
-    store: Store, source: FixtureSource, now: int | None = None, *, reset: bool = False
-) -> LoadSummary:
-    """Validate ``source`` wholly, then load it into an open store (emptied first with
-    ``reset``); each org replaces the org of the same id in one transaction."""
-    return await _load_orgs(store, fixture_orgs(source), now, reset)
-
-
-async def _load_orgs(store: Store, orgs: list[Org], now: int | None, reset: bool) -> LoadSummary:
-    from emailshare.service.admin import summarise
-
-    if reset:
-        await store.delete_everything()
-    await store.replace_orgs(orgs, int(time.time()) if now is None else now)
-    return summarise(orgs)
-
-
-async def mint_into(
-    store: Store,
-    user_id: int | str,
-    scopes: Sequence[str] = DEFAULT_SCOPES,
-    *,
-    expires_in: int = 3600,
-    org_id: int | str | None = None,
-    now: int | None = None,
-) -> str:
-    """A new access token for a user of an open store (``org_id`` when the id is in several)."""
-    from emailshare.service.admin import issue_token
-
-    return await issue_token(
-        store,
-        _user(user_id, "user"),
-        list(scopes),
-        expires_in,
-        int(time.time()) if now is None else now,
-        None if org_id is None else _user(org_id, "org"),
-    )
-
-
-def _run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine to its end from synchronous code, even inside a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())
-    # Called from an async test: its loop is busy running us, so use a loop of our own.
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="emailshare") as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
-
-
-def _with_store(db_url: str, work: Callable[[Store], Awaitable[T]]) -> T:
-    async def run() -> T:
-        from emailshare.storage import migrate
-        from emailshare.storage.db import connect
-        from emailshare.storage.repo import Store
-
-        db = await connect(db_url, pool_size=1)
-        try:
-            await migrate.upgrade(db)
-            return await work(Store(db))
-        finally:
-            await db.close()
-
-    return _run_sync(run)
-
-
-def load_fixture(db_url: str, source: FixtureSource, *, reset: bool = False) -> LoadSummary:
-    """Load a fixture document into the store at ``db_url`` (each org replaces its namesake;
-    with ``reset``, the store is emptied first, as by :func:`reset_store`).
-
-    Works while a server runs on that store: its caches notice every write.
-    """
-    orgs = fixture_orgs(source)  # fail before touching the store
-
-    async def work(store: Store) -> LoadSummary:
-        return await _load_orgs(store, orgs, None, reset)
-
-    return _with_store(db_url, work)
-
-
-def reset_store(db_url: str) -> None:
-    """Empty the store at ``db_url``: every org (and all in it) and every OAuth client."""
-
-    async def work(store: Store) -> None:
-        await store.delete_everything()
-
-    _with_store(db_url, work)
-
-
-def mint_token(
-    db_url: str,
-    user_id: int | str,
-    scopes: Sequence[str] = DEFAULT_SCOPES,
-    *,
-    expires_in: int = 3600,
-    org_id: int | str | None = None,
-) -> str:
-    """A new access token for a user already in the store at ``db_url``."""
-
-    async def work(store: Store) -> str:
-        return await mint_into(store, user_id, scopes, expires_in=expires_in, org_id=org_id)
-
-    return _with_store(db_url, work)
-
-
-class Emailshare(Protocol):
-    """What both a live server and the in-process app offer a test (for code that takes either)."""
-
-    @property
-    def url(self) -> str: ...
-    @property
-    def db_url(self) -> str: ...
-    @property
-    def client(self) -> httpx.Client: ...
-    def load(self, source: FixtureSource, *, reset: bool = False) -> LoadSummary: ...
-    def reset(self) -> None: ...
-    def token(
-        self,
-        user_id: int | str,
-        scopes: Sequence[str] = DEFAULT_SCOPES,
-        *,
-        expires_in: int = 3600,
-        org_id: int | str | None = None,
-    ) -> str: ...
-
-
-# --- a real server on a real socket ----------------------------------------------------------
-
-
-@dataclass
-class ServerProcess:
-    """A running ``emailshare serve`` child process."""
-
-    url: str
-    db_url: str
-    port: int
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-    extra_env: dict[str, str] = field(default_factory=dict)
-    _client: httpx.Client | None = field(default=None, init=False, repr=False, compare=False)
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
-        """Stop the server and its workers (the whole process group)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, sig)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout)
-
-    def log(self) -> str:
-        """What the server printed so far (for failure messages)."""
-        return self.log_path.read_text(errors="replace")
-
-    @property
-    def client(self) -> httpx.Client:
-        """An ``httpx.Client`` with ``base_url`` set to this server; closed by :meth:`stop`."""
-        if self._client is None:
-            import httpx
-
-            # trust_env off: a proxy from the environment must not carry calls to 127.0.0.1.
-            self._client = httpx.Client(base_url=self.url, trust_env=False)
-        return self._client
-
-    def load(self, source: FixtureSource, *, reset: bool = False) -> LoadSummary:
-        """Load a fixture document into this server's store (see :func:`load_fixture`)."""
-        return load_fixture(self.db_url, source, reset=reset)
-
-    def reset(self) -> None:
-        """Empty this server's store (see :func:`reset_store`)."""
-        reset_store(self.db_url)
-
-    def token(
-        self,
-        user_id: int | str,
-        scopes: Sequence[str] = DEFAULT_SCOPES,
-        *,
-        expires_in: int = 3600,
-        org_id: int | str | None = None,
-    ) -> str:
-        """A new access token for a user of this server's store (see :func:`mint_token`)."""
-        return mint_token(self.db_url, user_id, scopes, expires_in=expires_in, org_id=org_id)
-
-
-def _fixture_file(source: FixtureSource, workdir: Path) -> str:
-    """A file ``emailshare serve --load`` can read holding ``source``."""
-    if isinstance(source, Mapping):
-        path = workdir / "fixture.json"
-        path.write_text(json.dumps(source), encoding="utf-8")
-        return os.fspath(path)
-    if isinstance(source, bytes | str) and (isinstance(source, bytes) or _is_text(source)):
-        path = workdir / "fixture.yaml"  # read as JSON first, then YAML
-        path.write_bytes(source if isinstance(source, bytes) else source.encode("utf-8"))
-        return os.fspath(path)
-    return os.fspath(source)
-
-
-def start_server(
-    *,
-    db_url: str | None = None,
-    fixture: FixtureSource | None = None,
-    workers: int = 1,
-    port: int | None = None,
-    args: list[str] | None = None,
-    env: dict[str, str] | None = None,
-    timeout: float = 30.0,
-    workdir: str | os.PathLike[str] | None = None,
-) -> ServerProcess:
-    """Start ``emailshare serve`` on 127.0.0.1 in a process group of its own; wait for it.
-
-    ``fixture`` (a path, a mapping or JSON/YAML text) is loaded before the server listens.
-    ``workdir`` holds the log (and the default SQLite store); a new temporary directory when
-    not given.
-    """
-    if workdir is None:
-        workdir = tempfile.mkdtemp(prefix="emailshare-")
-    work = Path(workdir)
-    work.mkdir(parents=True, exist_ok=True)
-    if db_url is None:
-        db_url = f"sqlite:///{work / 'emailshare.db'}"
-    port = port or free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "emailshare",
-        "serve",
-        "--db",
-        db_url,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
-    if fixture is not None:
-        cmd += ["--load", _fixture_file(fixture, work)]
-    cmd += args or []
-    log_path = work / "server.log"
-    child_env = {**os.environ, **(env or {})}
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, env=child_env, start_new_session=True
-        )
-    server = ServerProcess(
-        url=f"http://127.0.0.1:{port}",
-        db_url=db_url,
-        port=port,
-        proc=proc,
-        log_path=log_path,
-        extra_env=env or {},
-    )
-    try:
-        wait_for_port("127.0.0.1", port, timeout, proc)
-    except Exception as exc:
-        server.stop()
-        raise RuntimeError(f"emailshare did not start: {exc}\n{server.log()}") from exc
-    return server
-
-
-@contextlib.contextmanager
-def running_server(**kwargs: object) -> Iterator[ServerProcess]:
-    """Context-manager form of :func:`start_server`; stops the server on exit."""
-    server = start_server(**kwargs)  # type: ignore[arg-type]
-    try:
-        yield server
-    finally:
-        server.stop()
-
 
 # --- the app in this process -----------------------------------------------------------------
 
