@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -93,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-requests", action="store_true", help="one JSON log line per request")
     serve.add_argument(
+        "--metrics-dir", help="folder where workers leave metrics (default: a temporary one)"
+    )
+    serve.add_argument(
         "--pool-size", type=int, default=8, help="PostgreSQL connections per worker (1-100)"
     )
     serve.add_argument(
@@ -168,18 +173,27 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
-    os.environ.update(settings.to_env())
-    Granian(
-        "emailshare.api.app:create_app_from_env",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        factory=True,
-        log_access=False,
-        backlog=2048,
-        websockets=False,
-    ).serve()
+    from emailshare.api import observe
+
+    # Workers write their metrics into a folder of this server's own, summed by /metrics.
+    metrics = settings.metrics_dir or tempfile.mkdtemp(prefix="emailshare-metrics-")
+    os.environ.update(dataclasses.replace(settings, metrics_dir=metrics).to_env())
+    try:
+        Granian(
+            "emailshare.api.app:create_app_from_env",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            factory=True,
+            log_access=False,
+            log_dictconfig=observe.log_config(),
+            backlog=2048,
+            websockets=False,
+        ).serve()
+    finally:
+        if not settings.metrics_dir:
+            shutil.rmtree(metrics, ignore_errors=True)
 
 
 def _prepare(db_url: str, fixture: str | None) -> None:
@@ -256,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cache_size=max(0, args.cache_size),
                 log_requests=args.log_requests,
                 pool_size=min(100, max(1, args.pool_size)),
+                metrics_dir=args.metrics_dir,
                 request_log_size=max(0, args.request_log_size),
                 credits_per_day=max(0, args.credits_per_day),
                 max_concurrent=max(0, args.max_concurrent),

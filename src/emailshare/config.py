@@ -25,6 +25,7 @@ class Settings:
     request_log_size: int = 200  # requests kept for the admin API (when it is on)
     credits_per_day: int = 0  # Zoho's API credit budget per org, rolling 24 h; 0: off
     max_concurrent: int = 0  # concurrent requests per org; 0: off
+    metrics_dir: str | None = None  # where workers leave metrics for /metrics; serve makes one
     clock: Callable[[], float] = field(default=time.time, compare=False)
 
     def to_env(self) -> dict[str, str]:

@@ -197,10 +197,13 @@ class Store:
             await _insert_access_token(tx, token_hash(token), org_id, user_id, scopes, expires_at)
 
     async def delete_everything(self) -> None:
-        """Remove every org (and, by cascade, everything in it) and every OAuth client."""
+        """Remove every org (and, by cascade, everything in it), every OAuth client and all
+        API-limit usage."""
         async with self.db.transaction() as tx:
             await tx.execute("DELETE FROM oauth_clients")
             await tx.execute("DELETE FROM orgs")
+            for table in ("api_credits", "api_inflight", "api_limit_orgs"):
+                await tx.execute(f"DELETE FROM {table}")  # API-limit usage starts afresh
 
     async def replace_orgs(self, orgs: Sequence[Org], now: int) -> None:
         """Load orgs, replacing any org with the same id wholly; all or nothing."""
