@@ -99,6 +99,12 @@ def run_outage(cluster: Cluster, url: str) -> None:
     assert any(down_at <= r[0] <= up_at for r in failed), "the outage was never noticed"
     assert max(r[1] for r in seen.responses) < 5.0, "a request hung"
     assert any(r[0] > down_at for r in ok), "service never came back"
+    first_ok_after = min((r[0] + r[1] for r in ok if r[0] > up_at), default=float("nan"))
+    print(
+        f"\noutage: {len(seen.responses)} answers, {len(failed)} INTERNAL_ERROR while the store "
+        f"was down, slowest answer {max(r[1] for r in seen.responses):.2f} s, first success "
+        f"{first_ok_after - up_at:.2f} s after PostgreSQL returned"
+    )
     recovered = [r for r in seen.responses if r[0] > up_at + 3.0]
     assert recovered, "no request in the last seconds"
     assert all(r[2] == 200 for r in recovered), "still failing 3 s after the store returned"
