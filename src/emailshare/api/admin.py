@@ -55,11 +55,11 @@ async def load(request: Request) -> Response:
     _guard(request, "POST")
     raw = await body.read_limited(request, MAX_FIXTURE)
     try:
-        text = raw.decode("utf-8")
-        orgs = parse_fixture(parse_text(text))
+        orgs = parse_fixture(parse_text(raw.decode("utf-8")))
+        # Client ids and tokens held by other orgs are found inside the store's transaction.
+        await routes.store(request).replace_orgs(orgs, int(time.time()))
     except (UnicodeDecodeError, FixtureError) as exc:
         raise InvalidData({"reason": str(exc)[:500]}, "the fixture is invalid") from None
-    await routes.store(request).replace_orgs(orgs, int(time.time()))
     summary = admin.summarise(orgs)
     return routes.ok(
         wire.dumps(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from emailshare.domain.errors import InvalidData, LimitExceeded
 
@@ -14,21 +14,33 @@ MAX_DEPTH = 32
 
 
 async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The whole body, refused with ``LIMIT_EXCEEDED`` as soon as it passes ``limit`` bytes."""
+    """The whole body, refused with ``LIMIT_EXCEEDED`` as soon as it passes ``limit`` bytes.
+
+    The body is kept on the request, so that ``request.form()`` or ``request.body()`` read it
+    again afterwards instead of failing on a consumed stream. A body that breaks off (a
+    malformed chunk, fewer bytes than declared) is ``INVALID_DATA``, not a server error.
+    """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise LimitExceeded({"max_bytes": limit}, "the request body is too large")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise LimitExceeded({"max_bytes": limit}, "the request body is too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise LimitExceeded({"max_bytes": limit}, "the request body is too large")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise InvalidData({}, "the request body could not be read") from None
+    data = b"".join(chunks)
+    request._body = data  # Starlette's own cache of the body
+    return data
 
 
 def _depth_ok(raw: bytes) -> bool:
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return True  # cannot nest deeper than it has brackets (counted in C, not byte by byte)
     depth = 0
     in_string = escaped = False
     for byte in raw:

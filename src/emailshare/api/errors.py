@@ -56,6 +56,8 @@ async def on_http_exception(_: Request, exc: Exception) -> Response:
         return error_response(e.InvalidUrlPattern())
     if exc.status_code == 405:
         return error_response(e.InvalidRequestMethod())
+    if 400 <= exc.status_code < 500:  # a request Starlette itself could not read
+        return error_response(e.InvalidData({}, "the request could not be read"))
     return error_response(e.InternalError())
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,7 +16,8 @@ MAX_FIELDS = 32
 
 
 async def _params(request: Request) -> dict[str, str] | None:
-    """Query and form fields (form wins); None for a JSON body, which Zoho refuses."""
+    """Query and form fields (form wins); None for a JSON body, which Zoho refuses, and for a
+    body that is not a readable form (both answer ``invalid_client``)."""
     if request.method != "POST":
         raise InvalidRequestMethod()
     params = dict(request.query_params)
@@ -25,8 +28,15 @@ async def _params(request: Request) -> dict[str, str] | None:
         declared = request.headers.get("content-length")
         if declared is None or not declared.isdigit() or int(declared) > body.MAX_BODY:
             await body.read_limited(request)  # refuses an oversized or unbounded body
-        async with request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=8 * 1024) as form:
-            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        try:
+            async with request.form(
+                max_files=0, max_fields=MAX_FIELDS, max_part_size=8 * 1024
+            ) as form:
+                params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        except (HTTPException, MultiPartException, ValueError):
+            return None  # not a form Zoho could read: as Zoho, the client is not recognised
+    if any("\x00" in k or "\x00" in v for k, v in params.items()):
+        return None  # no client id, secret, code or scope holds a NUL
     return params
 
 

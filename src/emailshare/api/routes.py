@@ -128,12 +128,14 @@ async def org(request: Request) -> Response:
     return ok(wire.org(who.org_id, name, me.email if me else None))
 
 
-async def healthz(_: Request) -> Response:
+async def healthz(request: Request) -> Response:
     """Liveness: the process answers."""
+    _require_get(request)
     return ok(b'{"status":"ok"}')
 
 
 async def readyz(request: Request) -> Response:
     """Readiness: the store answers a query."""
+    _require_get(request)
     await store(request).org_name(0)
     return ok(b'{"status":"ready"}')

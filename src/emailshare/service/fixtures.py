@@ -141,11 +141,15 @@ def parse_text(text: str, json_only: bool = False) -> object:
     """Parse fixture text; JSON first, then YAML unless ``json_only``."""
     try:
         return json.loads(text)
+    except RecursionError:
+        raise FixtureError("the document is nested too deeply") from None
     except json.JSONDecodeError as exc:
         if json_only:
             raise FixtureError(f"not valid JSON: {exc}") from None
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise FixtureError("the document is nested too deeply") from None
     except yaml.YAMLError as exc:
         raise FixtureError(f"neither valid JSON nor valid YAML: {exc}") from None
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+import orjson
+
 from emailshare.domain import rules
 from emailshare.domain import scopes as scope_rules
 from emailshare.domain.errors import (
@@ -55,7 +57,13 @@ class Outcome:
 
 
 def _id_text(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
+    """An id of a bulk body as its entry shows it: a string as given, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return str(value)
 
 
 async def _share_module(store: Store, caller: Caller, module_name: str) -> Module:
