@@ -172,6 +172,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     """Run the ASGI app on granian; workers rebuild settings from the environment."""
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings, HTTP2Settings
 
     from emailshare.api import observe
 
@@ -190,6 +191,11 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
             log_dictconfig=observe.log_config(),
             backlog=2048,
             websockets=False,
+            # A silent connection costs ~2 KB, not a worker's attention; heads past 64 KiB are
+            # refused by granian itself (ours stop at 32 KiB). See docs/reliability.md.
+            backpressure=8192,
+            http1_settings=HTTP1Settings(max_buffer_size=65_536),
+            http2_settings=HTTP2Settings(max_headers_size=65_536),
         ).serve()
     finally:
         if not settings.metrics_dir:
