@@ -105,8 +105,10 @@ def run_wrk(url: str, requests_file: Path, seconds: float, connections: int = 64
         env=env,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    table = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+[a-z]+)\s*$", out, re.M))
+    if set(table) != {"50", "99"}:
+        raise RuntimeError(f"wrk printed no latency distribution:\n{out}")
+    p50, p99 = _ms(table["50"]), _ms(table["99"])
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return Load(
@@ -147,6 +149,15 @@ class Server:
             start_new_session=True,
         )
         wait_for_port("127.0.0.1", self.port, 60, self.proc)
+        # The port accepts before granian's workers run: wait for a real answer.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
 
     def ready_after(self, path: str = "/readyz") -> float:
         """Seconds from spawn until ``path`` answers 200."""
