@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 
 def token_for(org_id: int, n: int) -> str:
@@ -104,3 +108,53 @@ def sharing_org(org_id: int, members: int, records: int) -> SharingOrg:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Zoho-oauthtoken {token}"}
+
+
+ACME_CLIENT = "1000.ACMECLIENT0000000000000000000001"
+ACME_SECRET = "acme-client-secret"
+ACME_REDIRECT = "http://localhost/callback"
+
+
+def grant_code(
+    db_url: str, user: str, scopes: str = "ZohoCRM.modules.ALL", client: str = ACME_CLIENT
+) -> str:
+    """A grant code from ``emailshare grant`` (a real command, on the server's store)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "emailshare",
+            "grant",
+            "--db",
+            db_url,
+            "--client",
+            client,
+            "--user",
+            user,
+            "--scope",
+            scopes,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
+def oauth_tokens(
+    base_url: str, db_url: str, user: str, scopes: str = "ZohoCRM.modules.ALL"
+) -> dict[str, Any]:
+    """Access and refresh tokens of the acme client, by the real authorization-code flow."""
+    answer: dict[str, Any] = httpx.post(
+        f"{base_url}/oauth/v2/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": ACME_CLIENT,
+            "client_secret": ACME_SECRET,
+            "redirect_uri": ACME_REDIRECT,
+            "code": grant_code(db_url, user, scopes),
+        },
+        timeout=10,
+    ).json()
+    assert "access_token" in answer, answer
+    return answer

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from emailshare.testing import ServerProcess, start_server
-from tests.builders import auth
+from tests.builders import auth, oauth_tokens
 from tests.conftest import ACME_FIXTURE, acme, db_url_for
 
 ADA = "1000.0000000000000000000000000000a003.00000000000000000000000000000003"
@@ -81,35 +81,7 @@ def test_revoked_token_is_refused_at_once_by_every_worker(srv: ServerProcess) ->
     with httpx.Client(
         base_url=srv.url, timeout=10, limits=httpx.Limits(max_keepalive_connections=0)
     ) as c:
-        code = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "emailshare",
-                "grant",
-                "--db",
-                srv.db_url,
-                "--client",
-                "1000.ACMECLIENT0000000000000000000001",
-                "--user",
-                "412463000000500001",
-                "--scope",
-                "ZohoCRM.modules.ALL",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        tokens = c.post(
-            "/oauth/v2/token",
-            data={
-                "grant_type": "authorization_code",
-                "client_id": "1000.ACMECLIENT0000000000000000000001",
-                "client_secret": "acme-client-secret",
-                "redirect_uri": "http://localhost/callback",
-                "code": code,
-            },
-        ).json()
+        tokens = oauth_tokens(srv.url, srv.db_url, "412463000000500001")
         for _ in range(6):
             r = c.get(f"{PAT_LEAD}/__emails_sharing_details", headers=auth(tokens["access_token"]))
             assert r.status_code == 200

@@ -3,8 +3,6 @@ mint tokens), and a scripted fake Zoho for what emailshare never answers."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -12,6 +10,7 @@ import httpx
 import pytest
 
 from emailshare.testing import ServerProcess, start_server
+from tests.builders import oauth_tokens
 from tests.client.both import Api, build
 from tests.client.fake_zoho import FakeZoho
 from tests.conftest import ACME_FIXTURE, db_url_for
@@ -55,35 +54,9 @@ def fake() -> Iterator[FakeZoho]:
 
 def refresh_token_for(srv: ServerProcess, user: str = WILL_ID) -> str:
     """A refresh token from the real flow: a grant code (CLI), exchanged at the token endpoint."""
-    code = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "emailshare",
-            "grant",
-            "--db",
-            srv.db_url,
-            "--client",
-            ACME_CLIENT,
-            "--user",
-            user,
-            "--scope",
-            "ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    answer = httpx.post(
-        f"{srv.url}/oauth/v2/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": ACME_CLIENT,
-            "client_secret": ACME_SECRET,
-            "redirect_uri": REDIRECT,
-            "code": code,
-        },
-    ).json()
+    answer = oauth_tokens(
+        srv.url, srv.db_url, user, "ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ"
+    )
     token: str = answer["refresh_token"]
     return token
 

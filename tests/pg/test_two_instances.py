@@ -3,8 +3,6 @@ on its very next request."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import httpx
 import pytest
 
 from emailshare.testing import ServerProcess, start_server
-from tests.builders import auth
+from tests.builders import auth, oauth_tokens
 from tests.conftest import ACME_FIXTURE
 from tests.pgutil import Cluster, fresh_database
 
@@ -56,35 +54,7 @@ def test_share_and_unshare_cross_instances(pair: tuple[ServerProcess, ServerProc
 
 def test_token_revocation_cross_instances(pair: tuple[ServerProcess, ServerProcess]) -> None:
     a, b = pair
-    code = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "emailshare",
-            "grant",
-            "--db",
-            a.db_url,
-            "--client",
-            "1000.ACMECLIENT0000000000000000000001",
-            "--user",
-            "412463000000500001",
-            "--scope",
-            "ZohoCRM.modules.ALL",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    tokens = httpx.post(
-        f"{a.url}/oauth/v2/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": "1000.ACMECLIENT0000000000000000000001",
-            "client_secret": "acme-client-secret",
-            "redirect_uri": "http://localhost/callback",
-            "code": code,
-        },
-    ).json()
+    tokens = oauth_tokens(a.url, a.db_url, "412463000000500001")
     access = tokens["access_token"]
     assert users_seen(b.url, access)
     assert httpx.post(
