@@ -97,7 +97,8 @@ async def share_one(
     record_id = parse_id(record_text)
     if record_id is None:
         raise invalid_record_path()
-    async with store.db.transaction() as tx:
+
+    async def attempt(tx: Tx) -> str:
         access = await repo.record_access(
             tx, caller.org_id, module.api_name, record_id, caller.user_id, caller.role_id
         )
@@ -110,41 +111,51 @@ async def share_one(
         if error is not None:
             raise error
         await repo.bump_org_version(tx, caller.org_id)
-    return str(record_id)
+        return str(record_id)
+
+    return await store.db.run_in_transaction(attempt)
 
 
 async def share_many(
     store: Store, caller: Caller, module_name: str, ids: Sequence[Any], action: Action
 ) -> list[Outcome]:
-    """Share or unshare each id of a bulk body, in order; errors become entries."""
+    """Share or unshare each id of a bulk body; one entry per id, in the request's order.
+
+    Every id is first checked, in order; then the writes happen in ascending id order, so
+    that concurrent bulk requests take their row locks in one order and cannot deadlock.
+    """
     module = await _share_module(store, caller, module_name)
-    outcomes: list[Outcome] = []
-    seen: set[int] = set()
-    changed = False
-    async with store.db.transaction() as tx:
-        for raw in ids:
-            text = _id_text(raw)
-            record_id = (
-                parse_id(text) if isinstance(raw, str | int) and not isinstance(raw, bool) else None
-            )
-            outcomes.append(
-                Outcome(text, await _one_of_many(tx, caller, module, action, record_id, text, seen))
-            )
-            changed = changed or outcomes[-1].error is None
-        if changed:
+
+    async def attempt(tx: Tx) -> list[Outcome]:
+        texts = [_id_text(raw) for raw in ids]
+        checked: list[ZohoError | int] = []
+        seen: set[int] = set()
+        for raw, text in zip(ids, texts, strict=True):
+            valid = isinstance(raw, str | int) and not isinstance(raw, bool)
+            record_id = parse_id(text) if valid else None
+            checked.append(await _check_one(tx, caller, module, record_id, text, seen))
+        written: dict[int, ZohoError | None] = {}
+        for record_id in sorted(r for r in checked if isinstance(r, int)):
+            written[record_id] = await _apply(tx, caller, action, record_id)
+        if any(error is None for error in written.values()):
             await repo.bump_org_version(tx, caller.org_id)
-    return outcomes
+        return [
+            Outcome(text, written[c] if isinstance(c, int) else c)
+            for text, c in zip(texts, checked, strict=True)
+        ]
+
+    return await store.db.run_in_transaction(attempt)
 
 
-async def _one_of_many(
+async def _check_one(
     tx: Tx,
     caller: Caller,
     module: Module,
-    action: Action,
     record_id: int | None,
     text: str,
     seen: set[int],
-) -> ZohoError | None:
+) -> ZohoError | int:
+    """The id's error, or the record id when it may be written."""
     if record_id is None:
         return InvalidData({"id": text}, "The id given seems to be invalid")
     if record_id in seen:
@@ -161,4 +172,4 @@ async def _one_of_many(
         _caller_may_share(caller)
     except NotAllowed as exc:
         return exc
-    return await _apply(tx, caller, action, record_id)
+    return record_id

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
 Params = Sequence[Any]
 
 
@@ -43,6 +44,12 @@ class Database(Protocol):
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
     def transaction(self, bump: bool = True) -> contextlib.AbstractAsyncContextManager[Tx]: ...
+
+    async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run ``work`` in one transaction; where the engine may abort a transaction for a
+        deadlock or a serialisation conflict, run it again (``work`` must be repeatable)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -158,6 +165,11 @@ class SQLiteDatabase:
                 self._conn.execute("ROLLBACK")
                 raise StoreUnavailable(str(exc)) from exc
             self._own_commits += 1
+
+    async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        # SQLite serialises writers on its file lock (busy_timeout): no deadlock to retry.
+        async with self.transaction() as tx:
+            return await work(tx)
 
     async def close(self) -> None:
         self._conn.close()

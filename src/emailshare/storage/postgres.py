@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import lru_cache
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from emailshare.storage.db import Params, Row, StoreUnavailable, Tx
+from emailshare.storage.db import Params, Row, StoreUnavailable, T, Tx
+
+_ATTEMPTS = 5
 
 
 @lru_cache(maxsize=512)
@@ -102,6 +106,20 @@ class PostgresDatabase:
                     )
         except (*_ERRORS, TimeoutError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        for attempt in range(_ATTEMPTS):
+            try:
+                async with self.transaction() as tx:
+                    return await work(tx)
+            except StoreUnavailable as exc:
+                rolled_back = isinstance(exc.__cause__, psycopg.errors.TransactionRollback)
+                if not rolled_back or attempt == _ATTEMPTS - 1:
+                    raise
+            # PostgreSQL aborted this transaction for a deadlock or a serialisation conflict
+            # with another one, which went through: wait a moment and run it again.
+            await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         await self._pool.close()
