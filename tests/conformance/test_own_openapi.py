@@ -58,13 +58,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
-from schemathesis.errors import FailureGroup
 from starlette.routing import Mount, Route
 
 from emailshare.api import openapi
 from emailshare.api.app import create_app
 from emailshare.config import Settings
 from emailshare.testing import ServerProcess, start_server
+from tests.conformance.checks import Finding, validate
 from tests.conftest import ACME_FIXTURE
 
 CHECK_NAMES = (
@@ -886,17 +886,6 @@ def case_key(case: Case) -> str:
 
 
 @dataclass
-class Finding:
-    check: str
-    failure: Exception
-
-    def describe(self) -> str:
-        title = getattr(self.failure, "title", type(self.failure).__name__)
-        message = getattr(self.failure, "message", str(self.failure))
-        return f"[{self.check}] {title}\n{message}"
-
-
-@dataclass
 class Exchange:
     label: str
     operation: str
@@ -929,17 +918,6 @@ class Exchange:
         )
         curl = self.case.as_curl_command()[:1500]
         return "\n".join([head, f"  {curl}", *(f.describe() for f in self.findings)])
-
-
-def validate(case: Case, response: Answer, checks: Mapping[str, Any]) -> list[Finding]:
-    """Each check on its own, so that every failure names its check."""
-    findings: list[Finding] = []
-    for name, check in checks.items():
-        try:
-            case.validate_response(response, checks=[check])
-        except FailureGroup as group:
-            findings.extend(Finding(name, failure) for failure in group.exceptions)
-    return findings
 
 
 # --- known server bugs (reported in docs/openapi.md; not fixed here) ------------------------

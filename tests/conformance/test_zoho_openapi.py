@@ -29,10 +29,10 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import CHECKS, load_all_checks
-from schemathesis.errors import FailureGroup
 
 from emailshare.testing import ServerProcess
 from tests.conformance import zoho_oas
+from tests.conformance.checks import Finding, validate
 
 CHECK_NAMES = ("not_a_server_error", "response_schema_conformance", "content_type_conformance")
 
@@ -211,19 +211,6 @@ def example_case(op: Any, example: Example) -> Any:
 
 
 @dataclass
-class Finding:
-    """One check failure on one response."""
-
-    check: str
-    failure: Exception
-
-    def describe(self) -> str:
-        title = getattr(self.failure, "title", type(self.failure).__name__)
-        message = getattr(self.failure, "message", str(self.failure))
-        return f"[{self.check}] {title}\n{message}"
-
-
-@dataclass
 class Exchange:
     """A case, the server's answer and what the checks found."""
 
@@ -249,17 +236,6 @@ class Exchange:
         )
         curl = self.case.as_curl_command()
         return "\n".join([head, f"  {curl}", *(f.describe() for f in self.findings)])
-
-
-def validate(case: Any, response: Any, checks: Mapping[str, Any]) -> list[Finding]:
-    """Run each check on its own, so that every failure is attributed to its check's name."""
-    findings: list[Finding] = []
-    for name, check in checks.items():
-        try:
-            case.validate_response(response, checks=[check])
-        except FailureGroup as group:
-            findings.extend(Finding(name, failure) for failure in group.exceptions)
-    return findings
 
 
 def exchanges(
