@@ -1,13 +1,18 @@
-"""Running schemathesis checks one by one, so that every failure names its check (shared by the
-tests against Zoho's OpenAPI file and against emailshare's own document)."""
+"""Helpers shared by the tests against Zoho's OpenAPI file and against emailshare's own
+document: drawing cases deterministically, and running schemathesis checks one by one so that
+every failure names its check."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis.errors import FailureGroup
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -32,3 +37,25 @@ def validate(case: Any, response: Any, checks: Mapping[str, Any]) -> list[Findin
         except FailureGroup as group:
             findings.extend(Finding(name, failure) for failure in group.exceptions)
     return findings
+
+
+def draw(strategy: st.SearchStrategy[T], count: int) -> list[T]:
+    """Up to ``count`` values of ``strategy``, the same ones every run (derandomized, no
+    example database, no shrinking); fewer when the strategy has fewer to give."""
+    drawn: list[T] = []
+
+    @settings(
+        max_examples=count,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    @given(strategy)
+    def collect(value: T) -> None:
+        drawn.append(value)
+
+    collect()
+    return drawn

@@ -54,7 +54,6 @@ import jsonschema_rs
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
@@ -64,7 +63,7 @@ from emailshare.api import openapi
 from emailshare.api.app import create_app
 from emailshare.config import Settings
 from emailshare.testing import ServerProcess, start_server
-from tests.conformance.checks import Finding, validate
+from tests.conformance.checks import Finding, draw, validate
 from tests.conftest import ACME_FIXTURE
 
 CHECK_NAMES = (
@@ -847,22 +846,7 @@ def generated_cases(op_id: str, op: Operation, count: int) -> list[Case]:
     """``count`` cases, deterministically. Hypothesis stops early when it has tried every
     input there is (an operation without parameters has one): those are then sent again in
     turn, so that every operation gets ``count`` requests."""
-    drawn: list[Case] = []
-
-    @settings(
-        max_examples=count,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
-    @given(strategy_for(op_id, op))
-    def draw(case: Case) -> None:
-        drawn.append(case)
-
-    draw()
+    drawn = draw(strategy_for(op_id, op), count)
     assert drawn, op_id
     return [drawn[i % len(drawn)] for i in range(count)]
 

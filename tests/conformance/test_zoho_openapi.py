@@ -26,13 +26,12 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import CHECKS, load_all_checks
 
 from emailshare.testing import ServerProcess
 from tests.conformance import zoho_oas
-from tests.conformance.checks import Finding, validate
+from tests.conformance.checks import Finding, draw, validate
 
 CHECK_NAMES = ("not_a_server_error", "response_schema_conformance", "content_type_conformance")
 
@@ -182,23 +181,7 @@ def generated_cases(op: Any) -> list[Any]:
             lambda module: op.as_strategy(headers=headers, path_parameters={"module": module})
         ),
     )
-    drawn: list[Any] = []
-
-    @settings(
-        max_examples=MAX_EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
-    @given(strategy)
-    def draw(case: Any) -> None:
-        drawn.append(case)
-
-    draw()
-    return drawn
+    return draw(strategy, MAX_EXAMPLES)
 
 
 def example_case(op: Any, example: Example) -> Any:
