@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -158,3 +159,42 @@ def oauth_tokens(
     ).json()
     assert "access_token" in answer, answer
     return answer
+
+
+C = TypeVar("C")
+
+
+def one_per_worker(
+    connect: Callable[[], C], pid_of: Callable[[C], int], close: Callable[[C], None], workers: int
+) -> list[C]:
+    """Connections, each answered by a different worker process (new connections land on
+    workers as the kernel decides, so open them until every worker has one)."""
+    found: dict[int, C] = {}
+    for _ in range(60):
+        conn = connect()
+        pid = pid_of(conn)
+        if pid in found:
+            close(conn)
+            continue
+        found[pid] = conn
+        if len(found) == workers:
+            return list(found.values())
+    for conn in found.values():
+        close(conn)
+    raise AssertionError(f"new connections never reached {workers} workers")
+
+
+def one_client_per_worker(base_url: str, admin_key: str, workers: int = 2) -> list[httpx.Client]:
+    """Keep-alive clients of one connection each, every one answered by a different worker
+    (told apart by the admin API's ``stats``)."""
+
+    def pid_of(c: httpx.Client) -> int:
+        r = c.get("/__emailshare/stats", headers={"X-Emailshare-Admin-Key": admin_key})
+        assert r.status_code == 200, r.text
+        pid: int = r.json()["pid"]
+        return pid
+
+    def connect() -> httpx.Client:
+        return httpx.Client(base_url=base_url, timeout=10, limits=httpx.Limits(max_connections=1))
+
+    return one_per_worker(connect, pid_of, httpx.Client.close, workers)

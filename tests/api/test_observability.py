@@ -18,7 +18,7 @@ import pytest
 from emailshare.api.observe import JsonFormatter
 from emailshare.storage.db import StoreUnavailable
 from emailshare.testing import InProcess, ServerProcess, start_server
-from tests.builders import auth
+from tests.builders import auth, one_client_per_worker
 from tests.conftest import ACME_FIXTURE, db_url_for
 
 ADMIN_KEY = "observability-admin-key"
@@ -206,25 +206,8 @@ def value_of(samples: list[Sample], name: str, **labels: str) -> float:
     return sum(v for n, lb, v in samples if n == name and labels.items() <= lb.items())
 
 
-def one_client_per_worker(srv: ServerProcess, workers: int = 2) -> list[httpx.Client]:
-    """Keep-alive clients of one connection each, every one answered by a different worker."""
-    found: dict[int, httpx.Client] = {}
-    for _ in range(60):
-        c = httpx.Client(base_url=srv.url, timeout=10, limits=httpx.Limits(max_connections=1))
-        pid = c.get("/__emailshare/stats", headers=ADMIN).json()["pid"]
-        if pid in found:
-            c.close()
-            continue
-        found[pid] = c
-        if len(found) == workers:
-            return list(found.values())
-    for c in found.values():
-        c.close()
-    raise AssertionError(f"new connections never reached {workers} workers")
-
-
 def test_metrics_add_up_every_worker(srv: ServerProcess) -> None:
-    clients = one_client_per_worker(srv)
+    clients = one_client_per_worker(srv.url, ADMIN_KEY)
     try:
         for c in clients:
             for _ in range(4):

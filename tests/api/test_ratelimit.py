@@ -16,7 +16,13 @@ import pytest
 
 from emailshare.storage.db import Row, connect
 from emailshare.testing import ServerProcess, start_server
-from tests.builders import SharingOrg, auth, sharing_org
+from tests.builders import (
+    SharingOrg,
+    auth,
+    one_client_per_worker,
+    one_per_worker,
+    sharing_org,
+)
 from tests.conftest import acme, db_url_for
 
 CREDITS = 10
@@ -92,30 +98,6 @@ def details(org: SharingOrg) -> str:
     return f"/crm/v8/Leads/{org.record_ids[0]}/__emails_sharing_details"
 
 
-def pid_of(c: httpx.Client) -> int:
-    r = c.get("/__emailshare/stats", headers={"X-Emailshare-Admin-Key": ADMIN_KEY})
-    assert r.status_code == 200, r.text
-    pid: int = r.json()["pid"]
-    return pid
-
-
-def one_client_per_worker(srv: ServerProcess, workers: int = 2) -> list[httpx.Client]:
-    """Keep-alive clients of one connection each, every one answered by a different worker."""
-    found: dict[int, httpx.Client] = {}
-    for _ in range(60):
-        c = httpx.Client(base_url=srv.url, timeout=10, limits=httpx.Limits(max_connections=1))
-        pid = pid_of(c)
-        if pid in found:
-            c.close()
-            continue
-        found[pid] = c
-        if len(found) == workers:
-            return list(found.values())
-    for c in found.values():
-        c.close()
-    raise AssertionError(f"new connections never reached {workers} workers")
-
-
 def wait_until(condition: Any, what: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -126,7 +108,7 @@ def wait_until(condition: Any, what: str, timeout: float = 10.0) -> None:
 
 def test_credits_are_counted_across_workers(srv: ServerProcess) -> None:
     org = ORGS["spread"]
-    clients = one_client_per_worker(srv)
+    clients = one_client_per_worker(srv.url, ADMIN_KEY)
     try:
         for n in range(1, CREDITS + 1):  # alternate workers: each sees the other's spending
             r = clients[n % 2].get(details(org), headers=auth(org.admin_token))
@@ -256,19 +238,7 @@ class Held:
 
 
 def held_per_worker(srv: ServerProcess, workers: int = 2) -> list[Held]:
-    found: dict[int, Held] = {}
-    for _ in range(60):
-        held = Held(srv.port)
-        pid = held.pid()
-        if pid in found:
-            held.close()
-            continue
-        found[pid] = held
-        if len(found) == workers:
-            return list(found.values())
-    for held in found.values():
-        held.close()
-    raise AssertionError(f"new connections never reached {workers} workers")
+    return one_per_worker(lambda: Held(srv.port), Held.pid, Held.close, workers)
 
 
 def test_requests_in_flight_are_counted_across_workers(srv: ServerProcess) -> None:
