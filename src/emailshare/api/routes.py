@@ -17,7 +17,7 @@ from emailshare.domain.errors import (
     ZohoError,
 )
 from emailshare.service import details
-from emailshare.service.auth import Caller, authenticate, bearer_token
+from emailshare.service.auth import Caller, authenticate, authenticate_token, bearer_token
 from emailshare.service.tokens import token_hash
 from emailshare.storage.repo import Store
 
@@ -68,16 +68,17 @@ async def sharing_details(request: Request) -> Response:
     # reuse it while the store has not changed at all (service.cache) and the token lives.
     state = request.app.state
     epoch = await state.freshness.check()
-    header = request.headers.get("authorization")
+    token = bearer_token(request.headers.get("authorization"))
+    hashed = token_hash(token)
     module, record = request.path_params["module"], request.path_params["record_id"]
-    key = (token_hash(bearer_token(header)), module, record)
+    key = (hashed, module, record)
     t = now(request)
     hit = state.answers.get(key)
     if hit is not None and hit[0] > t:
         state.freshness.hits += 1
         return ok(hit[2], hit[1])
     state.freshness.misses += 1
-    who = await authenticate(store(request), header, t, state.callers)
+    who = await authenticate_token(store(request), token, hashed, t, state.callers)
     try:
         result = await details.sharing_details(
             store(request), who, module, record, state.public_sharers.get

@@ -55,9 +55,15 @@ async def authenticate(
     ``cache`` maps token hashes to callers; the caller keeps it fresh (see service.cache).
     """
     token = bearer_token(header)
+    return await authenticate_token(store, token, token_hash(token), now, cache)
+
+
+async def authenticate_token(
+    store: Store, token: str, hashed: str, now: int, cache: CallerCache | None = None
+) -> Caller:
+    """:func:`authenticate` for a token already taken from its header, with its hash."""
     if not TOKEN_SHAPE.fullmatch(token):
         raise InvalidToken()
-    hashed = token_hash(token)
     hit = cache.get(hashed) if cache is not None else None
     if hit is not None:
         if hit[1] <= now:
