@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="answers kept per worker, never stale (0: no cache)",
     )
     serve.add_argument(
+        "--cache-mb",
+        type=int,
+        default=64,
+        help="memory for the answers kept per worker, MiB (default: 64)",
+    )
+    serve.add_argument(
         "--admin-key",
         default=os.environ.get("EMAILSHARE_ADMIN_KEY"),
         help="turn the admin API on, guarded by this key (default: $EMAILSHARE_ADMIN_KEY)",
@@ -274,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 public_url=args.public_url,
                 admin_key=args.admin_key,
                 cache_size=max(0, args.cache_size),
+                cache_mb=max(0, args.cache_mb),
                 log_requests=args.log_requests,
                 pool_size=min(100, max(1, args.pool_size)),
                 metrics_dir=args.metrics_dir,

@@ -21,6 +21,7 @@ class Settings:
     pool_size: int = 8  # PostgreSQL connections per worker
     admin_key: str | None = field(default=None, repr=False)  # turns the admin API on
     cache_size: int = 20_000  # answers (and callers) kept per worker; 0 turns caching off
+    cache_mb: int = 64  # memory for the answers kept per worker, in MiB
     log_requests: bool = False  # one JSON log line per request (errors are always logged)
     request_log_size: int = 200  # requests kept for the admin API (when it is on)
     credits_per_day: int = 0  # Zoho's API credit budget per org, rolling 24 h; 0: off

@@ -20,6 +20,8 @@ def test_serve_has_a_flag_for_every_setting() -> None:
             "k",
             "--cache-size",
             "5",
+            "--cache-mb",
+            "6",
             "--log-requests",
             "--pool-size",
             "3",
@@ -34,6 +36,7 @@ def test_serve_has_a_flag_for_every_setting() -> None:
     given = {f.name for f in dataclasses.fields(Settings)} - {"clock", "db_url"}
     assert given <= set(vars(args))
     assert (args.cache_size, args.pool_size, args.request_log_size) == (5, 3, 7)
+    assert args.cache_mb == 6
     assert (args.credits_per_day, args.max_concurrent, args.log_requests) == (100, 2, True)
 
 
@@ -43,6 +46,7 @@ def test_settings_travel_to_workers_through_the_environment() -> None:
         public_url="http://x",
         admin_key="k",
         cache_size=9,
+        cache_mb=2,
         log_requests=True,
         request_log_size=3,
         pool_size=4,

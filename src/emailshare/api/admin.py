@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from emailshare.api import body, routes, wire
+from emailshare.api import body, observe, routes, wire
 from emailshare.api.errors import error_response, status_of
 from emailshare.config import Settings
 from emailshare.domain.errors import (
@@ -199,14 +199,6 @@ async def state(request: Request) -> Response:
     return routes.ok(wire.dumps({"orgs": [org_document(o) for o in orgs]}))
 
 
-def _log_entry(entry: Any) -> Any:
-    if isinstance(entry, dict):
-        return {k: _log_entry(v) for k, v in entry.items()}
-    if isinstance(entry, bytes | bytearray):
-        return bytes(entry).decode("utf-8", "replace")
-    return entry
-
-
 async def requests(request: Request) -> Response:
     """``GET /__emailshare/requests?limit=N``: this worker's last N requests, oldest first,
     each with its answer (status and body), as the observability middleware recorded them."""
@@ -216,7 +208,7 @@ async def requests(request: Request) -> Response:
         raise _param_error("limit", f"limit must be a whole number from 1 to {MAX_REQUESTS}")
     log = getattr(request.app.state, "request_log", None)
     entries = list(log or ())[-int(text) :]
-    doc = {"pid": os.getpid(), "requests": [_log_entry(e) for e in entries]}
+    doc = {"pid": os.getpid(), "requests": [observe.logged_request(e) for e in entries]}
     return routes.ok(orjson.dumps(doc, default=str))
 
 

@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await migrate.upgrade(db)
             app.state.store = Store(db)
             app.state.callers = BoundedCache(settings.cache_size)
-            app.state.answers = BoundedCache(settings.cache_size)
+            app.state.answers = BoundedCache(
+                settings.cache_size, settings.cache_mb << 20, weigh=answer_weight
+            )
             publics: BoundedCache[int, list[ShareFromUser]] = BoundedCache(
                 max(1, settings.cache_size // 10)
             )
@@ -63,11 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route(
-                "/crm/{version}/{module}/{record_id}/__emails_sharing_details",
-                routes.sharing_details,
-                methods=ANY,
-            ),
+            Route(routes.DETAILS_ROUTE, routes.sharing_details, methods=ANY),
             Route(
                 "/crm/{version}/{module}/{record_id}/actions/{action}",
                 actions.share_one,
@@ -105,12 +103,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
+def answer_weight(entry: tuple[int, int, bytes]) -> int:
+    """The memory a cached answer holds: its body, plus its key's and entry's objects."""
+    return len(entry[2]) + 512
+
+
 def middleware(settings: Settings) -> list[Middleware]:
     """Outermost first: observability sees everything, limits refuse early, then credits."""
-    stack = [Middleware(observe.Observe, settings=settings), Middleware(limits.Limits)]
-    if settings.credits_per_day or settings.max_concurrent:
-        stack.append(Middleware(ratelimit.RateLimit, settings=settings))
-    return stack
+    if settings.credits_per_day or settings.max_concurrent:  # every request is charged
+        return [
+            Middleware(observe.Observe, settings=settings),
+            Middleware(limits.Limits),
+            Middleware(ratelimit.RateLimit, settings=settings),
+        ]
+    # Cached details answers go out from Observe, unrouted: the hot path (docs/performance.md).
+    fast = routes.cached_details if settings.cache_size else None
+    return [
+        Middleware(observe.Observe, settings=settings, fast=fast, fast_route=routes.DETAILS_ROUTE),
+        Middleware(limits.Limits),
+    ]
 
 
 def create_app_from_env() -> Starlette:

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from bisect import bisect_left
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -412,11 +413,29 @@ def exposition(snapshots: list[Snapshot]) -> bytes:
 # --- the middleware ------------------------------------------------------------------------------
 
 
-class Observe:
-    """Outermost middleware: request id, metrics, and (when on) log lines and the request log."""
+FastAnswer = Callable[[Scope], Awaitable[tuple[int, bytes] | None]]
+"""Answers a request from a cache without routing it: ``(status, JSON body)``, or None."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+_JSON = (b"content-type", b"application/json;charset=UTF-8")
+
+
+class Observe:
+    """Outermost middleware: request id, metrics, and (when on) log lines and the request log.
+
+    ``fast``, when given, may answer a request before anything else runs (the details
+    endpoint's cache, ``api.routes.cached_details``); such an answer is observed like any
+    other, under ``fast_route``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        fast: FastAnswer | None = None,
+        fast_route: str = "",
+    ) -> None:
         self.app = app
+        self.fast, self.fast_route = fast, fast_route
         self.log_requests = settings.log_requests
         self.keep = bool(settings.admin_key)  # the request log exists for the admin API only
         self.metrics = Metrics(metrics_dir(settings))
@@ -440,10 +459,25 @@ class Observe:
                 break
         if request_id is None:
             request_id = f"{self._prefix}{self._next():010x}"
+        header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+        if self.fast is not None and scope["method"] == "GET":
+            answer = await self.fast(scope)
+            if answer is not None:
+                status, body = answer
+                length = (b"content-length", str(len(body)).encode("ascii"))
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": status,
+                        "headers": [length, _JSON, header],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                self._finish(scope, self.fast_route, request_id, status, start, body)
+                return
         current = _Current(request_id)
         reset = _current.set(current)
         scope[OBSERVE_KEY] = self
-        header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
         chunks: list[bytes] | None = [] if self.keep else None
         status = 0  # no answer started yet
 
@@ -484,17 +518,29 @@ class Observe:
     def _done(
         self, scope: Scope, current: _Current, status: int, start: float, chunks: list[bytes] | None
     ) -> None:
+        if current.store_error:
+            self.metrics.store_errors += 1
+        body = None if chunks is None else b"".join(chunks)
+        self._finish(scope, _route_of(scope), current.id, status, start, body)
+
+    def _finish(
+        self,
+        scope: Scope,
+        route: str,
+        request_id: str,
+        status: int,
+        start: float,
+        body: bytes | None,
+    ) -> None:
         seconds = time.perf_counter() - start
         metrics = self.metrics
         if metrics.state is None:
             metrics.state = scope["app"].state
-        metrics.record(_route_of(scope), scope["method"], status, seconds)
-        if current.store_error:
-            metrics.store_errors += 1
+        metrics.record(route, scope["method"], status, seconds)
         if self.log_requests or status >= 500:
-            self._log(scope, current.id, status, seconds)
-        if chunks is not None and not scope["path"].startswith(UNLOGGED_PREFIXES):
-            self._remember(scope, current.id, status, seconds, chunks)
+            self._log(scope, request_id, status, seconds)
+        if self.keep and not scope["path"].startswith(UNLOGGED_PREFIXES):
+            self._remember(scope, request_id, status, seconds, body or b"")
 
     def _log(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
         fields = {
@@ -508,22 +554,39 @@ class Observe:
         request_log.log(level, "request", extra={"fields": fields, "request_id": request_id})
 
     def _remember(
-        self, scope: Scope, request_id: str, status: int, seconds: float, chunks: list[bytes]
+        self, scope: Scope, request_id: str, status: int, seconds: float, body: bytes
     ) -> None:
         kept = getattr(scope["app"].state, "request_log", None)
         if kept is None:
             return
+        # Kept raw, as cheaply as possible: ``logged_request`` formats and redacts an entry
+        # when the admin API reads it.
         kept.append(
-            {
-                "id": request_id,
-                "time": _iso(time.time() - seconds),
-                "method": scope["method"],
-                "path": redacted_path(scope),
-                "status": status,
-                "duration_ms": round(seconds * 1000, 3),
-                "response": _answer_text(scope["path"], chunks),
-            }
+            (
+                request_id,
+                time.time() - seconds,
+                scope["method"],
+                scope["path"],
+                scope.get("query_string", b""),
+                status,
+                seconds,
+                body[:RESPONSE_KEPT],
+            )
         )
+
+
+def logged_request(entry: tuple[Any, ...]) -> dict[str, Any]:
+    """A request log entry as the admin API shows it: secrets redacted, the answer as text."""
+    request_id, started, method, path, query, status, seconds, body = entry
+    return {
+        "id": request_id,
+        "time": _iso(started),
+        "method": method,
+        "path": redacted_path({"path": path, "query_string": query}),
+        "status": status,
+        "duration_ms": round(seconds * 1000, 3),
+        "response": _answer_text(path, [body]),
+    }
 
 
 async def metrics(request: Request) -> Response:

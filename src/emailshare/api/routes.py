@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from emailshare.api import wire
 from emailshare.api.errors import status_of
+from emailshare.api.limits import refusal
 from emailshare.config import Settings
 from emailshare.domain import scopes as scope_rules
 from emailshare.domain.errors import (
@@ -21,6 +23,7 @@ from emailshare.service.auth import Caller, authenticate, authenticate_token, be
 from emailshare.service.tokens import token_hash
 from emailshare.storage.repo import Store
 
+DETAILS_ROUTE = "/crm/{version}/{module}/{record_id}/__emails_sharing_details"
 DETAILS_VERSIONS = frozenset({"v4", "v5", "v6", "v7", "v8"})
 OLD_VERSIONS = frozenset({"v2", "v2.1", "v3"})
 ALL_VERSIONS = DETAILS_VERSIONS | OLD_VERSIONS
@@ -54,6 +57,45 @@ async def caller(request: Request) -> Caller:
     return await authenticate(
         store(request), request.headers.get("authorization"), now(request), state.callers
     )
+
+
+async def cached_details(scope: Scope) -> tuple[int, bytes] | None:
+    """The cached answer (status, body) to a plain ``GET`` of the details endpoint, or None.
+
+    The hot path of the whole service: called by ``api.observe`` before Starlette routes the
+    request, it answers from the per-worker answer cache exactly what :func:`sharing_details`
+    would, and leaves anything else (a miss, a query string, a limit, any doubt) to it.
+    """
+    path: str = scope["path"]
+    if scope["query_string"] or scope.get("root_path") or not path.endswith(_SUFFIX):
+        return None
+    parts = path.split("/")
+    if len(parts) != 6 or parts[1] != "crm" or parts[2] not in DETAILS_VERSIONS:
+        return None
+    module, record = parts[3], parts[4]
+    if not module or not record or refusal(scope) is not None:
+        return None
+    header = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            header = value
+            break
+    if header is None:
+        return None
+    state = scope["app"].state
+    try:
+        token = bearer_token(header.decode("latin-1"))
+        await state.freshness.check()
+    except Exception:  # the full path meets it again and answers it
+        return None
+    hit = state.answers.get((token_hash(token), module, record))
+    if hit is None or hit[0] <= int(state.settings.clock()):
+        return None
+    state.freshness.hits += 1
+    return hit[1], hit[2]
+
+
+_SUFFIX = "/__emails_sharing_details"
 
 
 async def sharing_details(request: Request) -> Response:

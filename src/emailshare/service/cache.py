@@ -8,6 +8,7 @@ nothing at all was written: a write is visible to the very next request everywhe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 from emailshare.domain.rules import ShareFromUser
@@ -23,13 +24,19 @@ class Clearable(Protocol):
 
 
 class BoundedCache(Generic[K, V]):
-    """A dict bounded to ``capacity`` entries; the oldest insertion goes first (FIFO)."""
+    """A dict bounded to ``capacity`` entries and, given ``weigh``, to ``budget`` bytes in all;
+    the oldest insertion goes first (FIFO)."""
 
-    __slots__ = ("_capacity", "_items")
+    __slots__ = ("_budget", "_capacity", "_items", "_weigh", "_weight")
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(
+        self, capacity: int, budget: int = 0, weigh: Callable[[V], int] | None = None
+    ) -> None:
         self._capacity = capacity
         self._items: dict[K, V] = {}
+        self._budget = budget if weigh is not None else 0
+        self._weigh = weigh
+        self._weight = 0
 
     def get(self, key: K) -> V | None:
         return self._items.get(key)
@@ -37,16 +44,36 @@ class BoundedCache(Generic[K, V]):
     def put(self, key: K, value: V) -> None:
         if self._capacity <= 0:
             return
-        items = self._items
-        if key not in items and len(items) >= self._capacity:
-            del items[next(iter(items))]
+        items, weigh, budget = self._items, self._weigh, self._budget
+        if weigh is None:
+            if key not in items and len(items) >= self._capacity:
+                del items[next(iter(items))]
+            items[key] = value
+            return
+        weight = weigh(value)
+        if budget and weight > budget:
+            return
+        self.discard(key)
+        while items and (
+            len(items) >= self._capacity or (budget and self._weight + weight > budget)
+        ):
+            self._weight -= weigh(items.pop(next(iter(items))))
         items[key] = value
+        self._weight += weight
 
     def discard(self, key: K) -> None:
-        self._items.pop(key, None)
+        old = self._items.pop(key, None)
+        if old is not None and self._weigh is not None:
+            self._weight -= self._weigh(old)
 
     def clear(self) -> None:
         self._items.clear()
+        self._weight = 0
+
+    @property
+    def weight(self) -> int:
+        """The bytes held, as ``weigh`` counts them (0 without it)."""
+        return self._weight
 
     def __len__(self) -> int:
         return len(self._items)

@@ -55,6 +55,8 @@ class PostgresDatabase:
 
     def __init__(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]]) -> None:
         self._pool = pool
+        self._next_probe: asyncio.Future[object] | None = None  # not sent yet: joinable
+        self._probing: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = 8) -> PostgresDatabase:
@@ -66,7 +68,6 @@ class PostgresDatabase:
             timeout=2.0,
             reconnect_timeout=0,
             kwargs={"autocommit": True, "connect_timeout": 2},
-            check=AsyncConnectionPool.check_connection,
         )
         try:
             await pool.open(wait=True, timeout=10.0)
@@ -76,24 +77,58 @@ class PostgresDatabase:
         return cls(pool)
 
     async def version(self) -> object:
-        row = await self.fetchone("SELECT version FROM store_version WHERE id = 1")
-        return None if row is None else row[0]
+        """The ``store_version`` row, read by a probe sent after the caller asked.
+
+        Every request asks, so probes are shared: callers that arrive while one probe is in
+        flight wait for the next, which is sent as soon as that one returns and answers all
+        of them. One round trip serves a whole batch of requests, and none is answered with
+        a version read before it arrived.
+        """
+        probe = self._next_probe
+        if probe is None:
+            probe = self._next_probe = asyncio.get_running_loop().create_future()
+            if self._probing is None:
+                self._probing = asyncio.create_task(self._probe())
+        return await asyncio.shield(probe)
+
+    async def _probe(self) -> None:
+        try:
+            while (probe := self._next_probe) is not None:
+                self._next_probe = None  # later callers wait for the next probe
+                try:
+                    row = await self.fetchone("SELECT version FROM store_version WHERE id = 1")
+                except Exception as exc:  # each waiting caller gets it
+                    probe.set_exception(exc)
+                else:
+                    probe.set_result(None if row is None else row[0])
+        finally:
+            self._probing = None
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        try:
-            async with self._pool.connection() as conn:
-                cur = await conn.execute(to_pg(sql), params)
-                return await cur.fetchone()
-        except (*_ERRORS, TimeoutError) as exc:
-            raise StoreUnavailable(type(exc).__name__) from exc
+        rows = await self._read(sql, params, one=True)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        try:
-            async with self._pool.connection() as conn:
-                cur = await conn.execute(to_pg(sql), params)
-                return await cur.fetchall()
-        except (*_ERRORS, TimeoutError) as exc:
-            raise StoreUnavailable(type(exc).__name__) from exc
+        return await self._read(sql, params, one=False)
+
+    async def _read(self, sql: str, params: Params, *, one: bool) -> list[Row]:
+        # A connection the server dropped (a restart) is found on use, not by a check before
+        # each use (a round trip more per query): the pool throws it away and a read, which
+        # changes nothing, is tried once more on another connection.
+        for attempt in (1, 2):
+            try:
+                async with self._pool.connection() as conn:
+                    cur = await conn.execute(to_pg(sql), params)
+                    if one:
+                        row = await cur.fetchone()
+                        return [] if row is None else [row]
+                    return await cur.fetchall()
+            except _ERRORS as exc:
+                if attempt == 2 or self._pool.closed:
+                    raise StoreUnavailable(type(exc).__name__) from exc
+            except TimeoutError as exc:
+                raise StoreUnavailable(type(exc).__name__) from exc
+        raise AssertionError("unreachable")
 
     @contextlib.asynccontextmanager
     async def transaction(self, bump: bool = True) -> AsyncIterator[Tx]:
