@@ -129,7 +129,8 @@ async def sharing_details(request: Request) -> Response:
     except ZohoError as exc:
         status, body = status_of(exc), wire.error(exc)
     if state.freshness.epoch == epoch:  # nothing changed while computing
-        state.answers.put(key, (who.expires_at, status, body))
+        # Kept as an exact-size copy: orjson's own buffer holds twice the bytes or more.
+        state.answers.put(key, (who.expires_at, status, memoryview(body).tobytes()))
     return ok(body, status)
 
 
