@@ -229,6 +229,7 @@ def dataset(
         path = data_dir / f"{name}.db"
         db_url = f"sqlite:///{path}"
         if path.exists() and requests.exists() and _sqlite_ok(path):
+            print(f"  reusing {path.name} (delete it to time its generation)", flush=True)
             return db_url, requests
         for p in data_dir.glob(f"{name}.db*"):
             p.unlink()
@@ -436,8 +437,10 @@ def main(argv: list[str] | None = None) -> int:
     sets = [("10k", small_db, small_req)]
     if large:
         t0 = time.monotonic()
+        reused = (args.data_dir / f"u{large[0]}-r{large[1]}-o4.db").exists()
         large_db, large_req = dataset(args.data_dir, None, *large, orgs=4)
-        results["gen_1m_seconds"] = round(time.monotonic() - t0, 1)
+        if not reused:
+            results["gen_1m_seconds"] = round(time.monotonic() - t0, 1)
         print(f"  {large[1]} records ready ({time.monotonic() - t0:.1f}s)", flush=True)
         sets.append(("1M", large_db, large_req))
 
@@ -467,6 +470,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             finally:
                 srv.stop()
+            # The baseline again: ratios divide by the faster of its two runs (conservative).
+            loads[f"baseline-again@{label}"] = measure(
+                f"baseline again ({label} lines)", base, ws, seconds
+            )
         if not args.no_pg and not args.smoke:
             loads.update(pg_loads(args, tmp, seconds, sets))
     finally:
@@ -513,6 +520,9 @@ def pg_loads(
 def ratios(loads: dict[str, Load]) -> dict[str, float]:
     """Every ratio whose two sides were measured in this run."""
     rps = {key: load.requests_per_s for key, load in loads.items()}
+    for label in ("10k", "1M"):
+        if f"baseline-again@{label}" in rps:
+            rps[f"baseline@{label}"] = max(rps[f"baseline@{label}"], rps[f"baseline-again@{label}"])
     pairs = {
         "emailshare/baseline@10k": ("emailshare@10k", "baseline@10k"),
         "emailshare/baseline@1M": ("emailshare@1M", "baseline@1M"),
@@ -552,6 +562,8 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     check("200-id bulk share p50 <= 20 ms", bulk, None if bulk is None else bulk <= 20)
     ready = results.get("ready_seconds")
     check("serve ready <= 1.5 s", ready, None if ready is None else ready <= 1.5)
+    gen = results.get("gen_1m_seconds")
+    check("gen 100k users, 1M records <= 60 s", gen, None if gen is None else gen <= 60)
     return checks
 
 
