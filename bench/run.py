@@ -1,13 +1,14 @@
 """One command for emailshare's speed and memory, as ratios to a baseline measured in the
 same run (see docs/performance.md).
 
-    .venv/bin/python bench/run.py            # the full run (about 6 minutes)
+    .venv/bin/python bench/run.py            # the full run (about 10 minutes)
     .venv/bin/python bench/run.py --smoke    # a few seconds: proves the harness works
 
 It generates (or reuses) the data sets with ``emailshare gen``, starts emailshare (2 workers)
 and the baseline (``bench/baseline_app.py``, the same Starlette-on-granian stack returning
-the seed's bytes), drives each with wrk at 64 connections over the same request lines, and
-prints req/s, p50, p99, peak RSS per worker, the ratios and the targets they meet. Results
+the seed's bytes), warms each up, then drives them in turn with wrk at 64 connections over
+the same request lines, in rounds, and prints the median run's req/s, p50, p99, peak RSS per
+worker, the ratios and the targets they meet. Results
 go to ``bench/results/`` with the machine's description.
 """
 
@@ -54,6 +55,7 @@ class Load:
     errors: int
     peak_rss_mb: list[float] = field(default_factory=list)
     cache_hit_rate: float | None = None
+    runs_per_s: list[int] = field(default_factory=list)  # every round's req/s
 
 
 def ensure_wrk() -> str:
@@ -295,33 +297,62 @@ def hit_rate(before: tuple[int, int] | None, after: tuple[int, int] | None) -> f
     return round(hits / (hits + misses), 4) if hits + misses else None
 
 
-def measure(
-    name: str, server: Server, requests: Path, seconds: float, *, warm: bool = False
-) -> Load:
-    """wrk over ``requests`` after a warm-up: a single short run, or with ``warm`` runs until
-    the caches answer 99 % of a run (steady state), for at most a minute."""
+@dataclass
+class Contender:
+    """One server driven over one request file, measured in every round."""
+
+    key: str
+    name: str
+    server: Server
+    requests: Path
+    cached: bool
+    runs: list[Load] = field(default_factory=list)
+    counts: tuple[int, int] | None = None  # cache hits and misses before the first round
+
+
+def warm_up(c: Contender, seconds: float) -> None:
+    """One short run; for a cached server, runs until the caches answer 99 % of a run (the
+    steady state), for at most a minute."""
     step, passes = (1.0, 3) if seconds < 2 else (2.0, 30)
-    before = cache_counts(server) if warm else None
+    before = cache_counts(c.server) if c.cached else None
     for _ in range(passes if before is not None else 1):
-        run_wrk(server.url, requests, step if warm else max(1.0, seconds / 4))
+        run_wrk(c.server.url, c.requests, step if c.cached else max(1.0, seconds / 4))
         if before is None:
             break
-        after = cache_counts(server)
+        after = cache_counts(c.server)
         rate, before = hit_rate(before, after), after
         if rate is None or rate >= 0.99:
             break
-    load = run_wrk(server.url, requests, seconds)
-    load.name = name
-    load.peak_rss_mb = server.rss()
-    if warm:
-        load.cache_hit_rate = hit_rate(before, cache_counts(server))
-    print(
-        f"  {name:<34} {load.requests_per_s:>9.0f} req/s  p50 {load.p50_ms:6.2f} ms  "
-        f"p99 {load.p99_ms:6.2f} ms  rss/worker {load.peak_rss_mb} MB  "
-        f"non-2xx {load.non_2xx} errors {load.errors} cache hits {load.cache_hit_rate}",
-        flush=True,
-    )
-    return load
+    c.counts = before
+
+
+def rounds(contenders: list[Contender], seconds: float, repeat: int) -> dict[str, Load]:
+    """Every contender once per round, rounds one after the other: a drift of the machine's
+    speed touches them all alike. Each result is the run of median req/s."""
+    for c in contenders:
+        warm_up(c, seconds)
+    for r in range(repeat):
+        for c in contenders:
+            load = run_wrk(c.server.url, c.requests, seconds)
+            c.runs.append(load)
+            print(
+                f"  [{r + 1}/{repeat}] {c.name:<34} {load.requests_per_s:>9.0f} req/s  "
+                f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms",
+                flush=True,
+            )
+    out: dict[str, Load] = {}
+    for c in contenders:
+        ordered = sorted(c.runs, key=lambda load: load.requests_per_s)
+        load = ordered[len(ordered) // 2]
+        load.name = c.name
+        load.runs_per_s = [round(run.requests_per_s) for run in c.runs]
+        load.non_2xx = sum(run.non_2xx for run in c.runs)
+        load.errors = sum(run.errors for run in c.runs)
+        load.peak_rss_mb = c.server.rss()
+        if c.cached:
+            load.cache_hit_rate = hit_rate(c.counts, cache_counts(c.server))
+        out[c.key] = load
+    return out
 
 
 def bulk_share_p50(base_url: str, db: str, tmp: Path, n: int) -> float:
@@ -414,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
     parser.add_argument("--results-dir", type=Path, default=BENCH / "results")
     parser.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL store")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rounds of runs; each figure is the median run"
+    )
     args = parser.parse_args(argv)
     small = (200, 2_000) if args.smoke else (1_000, 10_000)
     large = None if args.smoke else (100_000, 1_000_000)
@@ -444,40 +478,57 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {large[1]} records ready ({time.monotonic() - t0:.1f}s)", flush=True)
         sets.append(("1M", large_db, large_req))
 
-    print("== load (wrk, 64 connections, 2 workers each)", flush=True)
-    base = Server(baseline_cmd())
+    servers: list[Server] = []
+    cluster = None
     try:
+        pg_db: tuple[str, Path] | None = None
+        if not args.no_pg and not args.smoke:
+            cluster, pg_db = pg_dataset(tmp, *large or small, orgs=4 if large else 2)
+
+        def start(cmd: list[str]) -> Server:
+            server = Server(cmd)
+            servers.append(server)
+            return server
+
+        print("== servers (2 workers each)", flush=True)
+        contenders: list[Contender] = []
+        base = start(baseline_cmd())
         for label, db, req in sets:
             ws = working_set(req, args.working_set, 7, tmp / f"ws-{label}.tsv")
-            loads[f"baseline@{label}"] = measure(f"baseline ({label} lines)", base, ws, seconds)
-            srv = Server(emailshare_cmd(db))
-            try:
-                if label == sets[-1][0]:
-                    results["ready_seconds"] = round(srv.ready_after(), 3)
-                loads[f"emailshare@{label}"] = measure(
-                    f"emailshare sqlite {label}", srv, ws, seconds, warm=True
-                )
-                if label == "10k":
-                    results["bulk_share_p50_ms"] = round(
-                        bulk_share_p50(srv.url, db, tmp, 10 if args.smoke else 100), 2
-                    )
-            finally:
-                srv.stop()
-            srv = Server(emailshare_cmd(db, cache=0))
-            try:
-                loads[f"emailshare-nocache@{label}"] = measure(
-                    f"emailshare sqlite {label}, no cache", srv, ws, seconds
-                )
-            finally:
-                srv.stop()
-            # The baseline again: ratios divide by the faster of its two runs (conservative).
-            loads[f"baseline-again@{label}"] = measure(
-                f"baseline again ({label} lines)", base, ws, seconds
+            srv = start(emailshare_cmd(db))
+            if label == sets[-1][0]:
+                results["ready_seconds"] = round(srv.ready_after(), 3)
+            contenders += [
+                Contender(f"baseline@{label}", f"baseline ({label} lines)", base, ws, False),
+                Contender(f"emailshare@{label}", f"emailshare sqlite {label}", srv, ws, True),
+                Contender(
+                    f"emailshare-nocache@{label}",
+                    f"emailshare sqlite {label}, no cache",
+                    start(emailshare_cmd(db, cache=0)),
+                    ws,
+                    False,
+                ),
+            ]
+        if pg_db is not None:
+            label = sets[-1][0]
+            ws = working_set(pg_db[1], args.working_set, 7, tmp / "ws-pg.tsv")
+            srv = start(emailshare_cmd(pg_db[0]))
+            contenders.append(
+                Contender(f"emailshare-pg@{label}", f"emailshare postgres {label}", srv, ws, True)
             )
-        if not args.no_pg and not args.smoke:
-            loads.update(pg_loads(args, tmp, seconds, sets))
+        repeat = 1 if args.smoke else args.repeat
+        print(f"== load (wrk, 64 connections; warm-up, then {repeat} rounds)", flush=True)
+        loads.update(rounds(contenders, seconds, repeat))
+        # Last, as it writes: a write empties the caches the rounds above relied on.
+        small_srv = next(c.server for c in contenders if c.key == "emailshare@10k")
+        results["bulk_share_p50_ms"] = round(
+            bulk_share_p50(small_srv.url, small_db, tmp, 10 if args.smoke else 100), 2
+        )
     finally:
-        base.stop()
+        for server in servers:
+            server.stop()
+        if cluster is not None:
+            cluster.destroy()
 
     results["loads"] = {k: asdict(v) for k, v in loads.items()}
     results["ratios"] = ratios(loads)
@@ -486,43 +537,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def pg_loads(
-    args: argparse.Namespace, tmp: Path, seconds: float, sets: list[tuple[str, str, Path]]
-) -> dict[str, Load]:
-    try:
-        from tests.pgutil import Cluster, fresh_database
-    except ImportError:
-        return {}
+def pg_dataset(tmp: Path, users: int, records: int, orgs: int) -> tuple[Any, tuple[str, Path]]:
+    """A throwaway PostgreSQL cluster holding the data set (tests/pgutil: initdb, pg_ctl)."""
+    from tests.pgutil import Cluster, fresh_database
+
     print("== PostgreSQL store", flush=True)
     cluster = Cluster.create()
     cluster.start()
-    out: dict[str, Load] = {}
     try:
-        label, _, _ = sets[-1]
-        users, records = (100_000, 1_000_000) if label == "1M" else (1_000, 10_000)
         db = fresh_database(cluster.url)
         t0 = time.monotonic()
-        _, req = dataset(tmp, db, users, records, orgs=4 if label == "1M" else 2)
+        _, req = dataset(tmp, db, users, records, orgs=orgs)
         print(f"  {records} records into PostgreSQL ({time.monotonic() - t0:.1f}s)", flush=True)
-        ws = working_set(req, args.working_set, 7, tmp / "ws-pg.tsv")
-        srv = Server(emailshare_cmd(db))
-        try:
-            out[f"emailshare-pg@{label}"] = measure(
-                f"emailshare postgres {label}", srv, ws, seconds, warm=True
-            )
-        finally:
-            srv.stop()
-    finally:
+    except BaseException:
         cluster.destroy()
-    return out
+        raise
+    return cluster, (db, req)
 
 
 def ratios(loads: dict[str, Load]) -> dict[str, float]:
     """Every ratio whose two sides were measured in this run."""
     rps = {key: load.requests_per_s for key, load in loads.items()}
-    for label in ("10k", "1M"):
-        if f"baseline-again@{label}" in rps:
-            rps[f"baseline@{label}"] = max(rps[f"baseline@{label}"], rps[f"baseline-again@{label}"])
     pairs = {
         "emailshare/baseline@10k": ("emailshare@10k", "baseline@10k"),
         "emailshare/baseline@1M": ("emailshare@1M", "baseline@1M"),
@@ -577,12 +612,14 @@ def write(results_dir: Path, results: dict[str, Any]) -> None:
         "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in results["machine"].items()),
         "",
-        "| run | req/s | p50 ms | p99 ms | peak RSS/worker MB | non-2xx | errors | cache hits |",
-        "|---|---|---|---|---|---|---|---|",
+        "| run | req/s (median) | every round | p50 ms | p99 ms | peak RSS/worker MB | non-2xx |"
+        " errors | cache hits |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for load in results["loads"].values():
         lines.append(
-            f"| {load['name']} | {load['requests_per_s']:.0f} | {load['p50_ms']:.2f} | "
+            f"| {load['name']} | {load['requests_per_s']:.0f} | {load.get('runs_per_s')} | "
+            f"{load['p50_ms']:.2f} | "
             f"{load['p99_ms']:.2f} | {load['peak_rss_mb']} | {load['non_2xx']} | "
             f"{load['errors']} | {load.get('cache_hit_rate')} |"
         )
