@@ -56,6 +56,7 @@ class Load:
     peak_rss_mb: list[float] = field(default_factory=list)
     cache_hit_rate: float | None = None
     runs_per_s: list[int] = field(default_factory=list)  # every round's req/s
+    runs_p99_ms: list[float] = field(default_factory=list)  # every round's p99
 
 
 def ensure_wrk() -> str:
@@ -346,6 +347,7 @@ def rounds(contenders: list[Contender], seconds: float, repeat: int) -> dict[str
         load = ordered[len(ordered) // 2]
         load.name = c.name
         load.runs_per_s = [round(run.requests_per_s) for run in c.runs]
+        load.runs_p99_ms = [run.p99_ms for run in c.runs]
         load.non_2xx = sum(run.non_2xx for run in c.runs)
         load.errors = sum(run.errors for run in c.runs)
         load.peak_rss_mb = c.server.rss()
