@@ -86,10 +86,10 @@ async def cached_details(scope: Scope) -> tuple[int, bytes] | None:
     try:
         token = bearer_token(header.decode("latin-1"))
         await state.freshness.check()
-    except Exception:  # the full path meets it again and answers it
-        return None
-    hit = state.answers.get((token_hash(token), module, record))
-    if hit is None or hit[0] <= int(state.settings.clock()):
+        hit = state.answers.get((token_hash(token), module, record))
+        if hit is None or hit[0] <= int(state.settings.clock()):
+            return None
+    except Exception:  # a bad header, the store down, no store yet: the full path answers
         return None
     state.freshness.hits += 1
     return hit[1], hit[2]
