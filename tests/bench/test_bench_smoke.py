@@ -42,3 +42,26 @@ def test_bench_smoke_run(tmp_path: Path) -> None:
     assert 0 < results["ready_seconds"] < 30
     assert results["machine"]["cores"] >= 1
     assert (tmp_path / "results" / result_file.name.replace(".json", ".md")).exists()
+
+
+def test_in_process_bench_runs(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "inprocess.py"),
+            "-n",
+            "300",
+            "--rounds",
+            "1",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr  # it exits non-zero on a non-200
+    rows = [line for line in done.stdout.splitlines() if line.endswith("µs/request")]
+    assert len(rows) == 5, done.stdout
+    assert all(float(row.split()[-2]) > 0 for row in rows)

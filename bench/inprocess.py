@@ -1,0 +1,133 @@
+"""Per-request cost of the ASGI apps called in-process: no sockets, no server, no wrk.
+
+    .venv/bin/python bench/inprocess.py                 # the 10k data set of bench/run.py
+    .venv/bin/python bench/inprocess.py --set 1M        # the 1M one (generated when missing)
+
+It tells where the time goes inside one worker (docs/performance.md): the baseline's route,
+emailshare's ``/healthz`` through the whole middleware stack, a details answer computed from the
+store (each request line once, cache on: the answer is a miss, the org's public sharers
+and repeated callers hit), the same answers from the cache (the hot path), and every answer
+computed with the cache off. Best of ``--rounds`` passes, in microseconds per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.baseline_app import create_app as create_baseline  # noqa: E402
+from bench.run import BENCH, dataset  # noqa: E402
+from emailshare.api.app import create_app  # noqa: E402
+from emailshare.config import Settings  # noqa: E402
+
+Message = MutableMapping[str, Any]
+App = Callable[
+    [
+        MutableMapping[str, Any],
+        Callable[[], Awaitable[Message]],
+        Callable[[Message], Awaitable[None]],
+    ],
+    Awaitable[None],
+]
+SETS = {"10k": (1_000, 10_000, 2), "1M": (100_000, 1_000_000, 4)}
+
+
+def scope(path: str, token: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"bench"), (b"authorization", f"Zoho-oauthtoken {token}".encode())],
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1),
+    }
+
+
+async def drive(app: App, lines: list[tuple[str, str]]) -> float:
+    """Microseconds per request over ``lines``; every answer must be a 200."""
+    statuses: list[int] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    started = time.perf_counter()
+    for path, token in lines:
+        await app(scope(path, token), receive, send)
+    elapsed = time.perf_counter() - started
+    if any(status != 200 for status in statuses):
+        raise SystemExit(f"{sum(s != 200 for s in statuses)} answers were not 200")
+    return elapsed / len(lines) * 1e6
+
+
+async def emailshare(
+    db: str, cache: int, runs: list[Callable[[App], Awaitable[float]]]
+) -> list[float]:
+    app = create_app(Settings(db_url=db, cache_size=cache))
+    async with app.router.lifespan_context(app):
+        return [await run(app) for run in runs]
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--set", choices=sorted(SETS), default="10k")
+    parser.add_argument("-n", type=int, default=5_000, help="request lines per pass")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
+    args = parser.parse_args(argv)
+    db, requests = dataset(args.data_dir, None, *SETS[args.set])
+    lines = [
+        (path, token)
+        for path, token in (
+            line.split("\t") for line in requests.read_text().splitlines()[: args.n]
+        )
+    ]
+    health = [("/healthz", "-")] * len(lines)
+    best: dict[str, float] = {}
+
+    def keep(name: str, value: float) -> None:
+        best[name] = min(value, best.get(name, value))
+
+    for _ in range(args.rounds):
+        keep("baseline route (static body)", await drive(create_baseline(), lines))
+        computed, cached, healthz = await emailshare(
+            db,
+            20_000,
+            [
+                lambda app: drive(app, lines),  # first pass: every answer computed
+                lambda app: drive(app, lines),  # second pass: every answer cached
+                lambda app: drive(app, health),
+            ],
+        )
+        keep("emailshare /healthz (whole middleware stack)", healthz)
+        keep("details, computed (answer cache miss)", computed)
+        keep("details, cached (the hot path)", cached)
+        [uncached] = await emailshare(db, 0, [lambda app: drive(app, lines)])
+        keep("details, cache off (everything read)", uncached)
+    print(f"in-process, {args.set} data set, {len(lines)} request lines, best of {args.rounds}:")
+    for name, micros in best.items():
+        print(f"  {name:<46} {micros:8.1f} µs/request")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
