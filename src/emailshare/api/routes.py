@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
@@ -86,10 +87,18 @@ async def cached_details(scope: Scope) -> tuple[int, bytes] | None:
     try:
         token = bearer_token(header.decode("latin-1"))
         await state.freshness.check()
-        hit = state.answers.get((token_hash(token), module, record))
-        if hit is None or hit[0] <= int(state.settings.clock()):
-            return None
+        return from_cache(state, (token_hash(token), module, record), int(state.settings.clock()))
     except Exception:  # a bad header, the store down, no store yet: the full path answers
+        return None
+
+
+AnswerKey = tuple[str, str, str]  # token hash, module and record as written
+
+
+def from_cache(state: State, key: AnswerKey, now: int) -> tuple[int, bytes] | None:
+    """The cached (status, body) for ``key`` while its token lives, counted as a hit."""
+    hit = state.answers.get(key)
+    if hit is None or hit[0] <= now:
         return None
     state.freshness.hits += 1
     return hit[1], hit[2]
@@ -115,10 +124,9 @@ async def sharing_details(request: Request) -> Response:
     module, record = request.path_params["module"], request.path_params["record_id"]
     key = (hashed, module, record)
     t = now(request)
-    hit = state.answers.get(key)
-    if hit is not None and hit[0] > t:
-        state.freshness.hits += 1
-        return ok(hit[2], hit[1])
+    hit = from_cache(state, key, t)
+    if hit is not None:
+        return ok(hit[1], hit[0])
     state.freshness.misses += 1
     who = await authenticate_token(store(request), token, hashed, t, state.callers)
     try:
