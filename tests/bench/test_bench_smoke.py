@@ -1,5 +1,5 @@
-"""A tiny run of bench/run.py, so the benchmark never rots: it must run end to end, every
-request it drives must get a 2xx answer, and it must write its results."""
+"""Tiny runs of bench/run.py and bench/inprocess.py, so the benchmarks never rot: they must
+run end to end, every request they drive must get a 2xx answer, and they must report."""
 
 from __future__ import annotations
 
@@ -11,23 +11,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_bench_smoke_run(tmp_path: Path) -> None:
+def bench(script: str, *args: str) -> str:
+    """Run ``bench/<script>`` to its end; its output, once it exited 0."""
     done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "run.py"),
-            "--smoke",
-            "--results-dir",
-            str(tmp_path / "results"),
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
+        [sys.executable, str(ROOT / "bench" / script), *args],
         capture_output=True,
         text=True,
         timeout=240,
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_bench_smoke_run(tmp_path: Path) -> None:
+    bench(
+        "run.py",
+        "--smoke",
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--data-dir",
+        str(tmp_path / "data"),
+    )
     [result_file] = (tmp_path / "results").glob("*-smoke.json")
     results = json.loads(result_file.read_text())
     loads = results["loads"]
@@ -45,23 +50,8 @@ def test_bench_smoke_run(tmp_path: Path) -> None:
 
 
 def test_in_process_bench_runs(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "inprocess.py"),
-            "-n",
-            "300",
-            "--rounds",
-            "1",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr  # it exits non-zero on a non-200
-    rows = [line for line in done.stdout.splitlines() if line.endswith("µs/request")]
-    assert len(rows) == 5, done.stdout
+    # It exits non-zero when an answer is not a 200.
+    out = bench("inprocess.py", "-n", "300", "--rounds", "1", "--data-dir", str(tmp_path))
+    rows = [line for line in out.splitlines() if line.endswith("µs/request")]
+    assert len(rows) == 5, out
     assert all(float(row.split()[-2]) > 0 for row in rows)
