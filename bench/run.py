@@ -21,7 +21,6 @@ import platform
 import random
 import re
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
-from emailshare.testing import free_port, wait_for_port  # noqa: E402
+from emailshare.testing import free_port, stop_group, wait_for_port  # noqa: E402
 
 ADMIN_KEY = "bench-admin-key"
 
@@ -125,15 +124,22 @@ def run_wrk(url: str, requests_file: Path, seconds: float, connections: int = 64
 
 
 def worker_pids(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+    """The child processes of ``pid`` (a server's workers)."""
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def rss_kb(pid: int) -> tuple[int, int] | None:
+    """(VmRSS, VmHWM) of a process in kB: its resident memory now and at its peak so far."""
+    try:
+        fields = dict(
+            line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        )
+        return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 class Server:
@@ -173,14 +179,12 @@ class Server:
             time.sleep(0.005)
 
     def rss(self) -> list[float]:
-        return [round(peak_rss_mb(p), 1) for p in worker_pids(self.proc.pid)]
+        """Each worker's peak RSS, MB."""
+        peaks = (rss_kb(p) for p in worker_pids(self.proc.pid))
+        return [round(kb[1] / 1024, 1) for kb in peaks if kb is not None]
 
     def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        stop_group(self.proc, timeout=15)
 
 
 def emailshare_cmd(db: str, workers: int = 2, cache: int | None = None) -> list[str]:

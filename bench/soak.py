@@ -31,7 +31,6 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -49,7 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.hostile import rawhttp as rh  # noqa: E402
 
-from emailshare.testing import free_port, wait_for_port  # noqa: E402
+from bench.run import rss_kb, worker_pids  # noqa: E402
+from emailshare.testing import free_port, stop_group, wait_for_port  # noqa: E402
 
 WRITERS_ORG = 6_900_000_000_000
 ADMIN_KEY = "soak-admin-key"
@@ -226,36 +226,14 @@ class Server:
             time.sleep(0.1)
 
     def workers(self) -> list[int]:
-        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        try:
-            return [int(p) for p in path.read_text().split()]
-        except OSError:
-            return []
+        return worker_pids(self.proc.pid)
 
     def stop(self) -> None:
-        if self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        stop_group(self.proc, timeout=20)
 
     def errors_logged(self) -> list[str]:
         text = self.log_path.read_text(errors="replace")
         return [line for line in text.splitlines() if "ERROR" in line or "Traceback" in line]
-
-
-def rss_kb(pid: int) -> tuple[int, int] | None:
-    """(VmRSS, VmHWM) of a process in kB: its resident memory now and at its peak so far."""
-    try:
-        fields = dict(
-            line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-        )
-        return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
-    except (OSError, KeyError, ValueError):
-        return None
 
 
 def worker_stats(url: str, pids: list[int]) -> dict[int, dict[str, Any]]:

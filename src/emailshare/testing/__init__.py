@@ -26,6 +26,7 @@ from emailshare.testing.server import (
     free_port,
     running_server,
     start_server,
+    stop_group,
     wait_for_port,
 )
 from emailshare.testing.store import (
@@ -61,5 +62,6 @@ __all__ = [
     "running_app_async",
     "running_server",
     "start_server",
+    "stop_group",
     "wait_for_port",
 ]

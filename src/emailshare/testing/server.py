@@ -56,6 +56,23 @@ def wait_for_port(
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
 
 
+def stop_group(
+    proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10.0
+) -> None:
+    """Stop a child started with ``start_new_session`` and everything in its process group (a
+    server's workers): ``sig``, then SIGKILL if it has not exited within ``timeout``."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout)
+
+
 # --- a real server on a real socket ----------------------------------------------------------
 
 
@@ -76,16 +93,7 @@ class ServerProcess:
         if self._client is not None:
             self._client.close()
             self._client = None
-        if self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, sig)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout)
+        stop_group(self.proc, sig, timeout)
 
     def log(self) -> str:
         """What the server printed so far (for failure messages)."""
