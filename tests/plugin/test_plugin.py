@@ -9,7 +9,10 @@ loads the plugin. Heavy modules are imported up front so that pytester's restori
 
 from __future__ import annotations
 
+import asyncio
+import http.server
 import os
+import threading
 
 import httpx
 import pytest
@@ -21,6 +24,32 @@ from tests.plugin.samples import ACME, PRELUDE, small, small_json, small_yaml
 
 # Loaded before any inline run, so kept loaded across them (see above).
 PRELOADED = (httpx, emailshare.api.app, emailshare.service.admin, emailshare.storage.repo)
+
+
+def _load_what_httpx_loads_on_first_use() -> None:
+    """httpx imports its network layers (httpcore's connections, h11, anyio's backend) on the
+    first request. Were that first request made in an inline run, pytester would drop those
+    modules afterwards and later tests of this process would load second copies, whose
+    exceptions httpx no longer recognises (a dropped connection then escapes as httpcore's
+    error instead of ``httpx.ReadError``). So one real request, sync and async, first."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        httpx.get(url, trust_env=False)
+
+        async def get() -> None:
+            async with httpx.AsyncClient(trust_env=False) as client:
+                await client.get(url)
+
+        asyncio.run(get())
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+_load_what_httpx_loads_on_first_use()
 
 pytest_plugins = ["pytester"]
 
