@@ -165,16 +165,22 @@ def exchange(port: int, data: bytes, timeout: float = 10.0) -> Answer:
     return answer
 
 
-def is_zoho_error(answer: Answer) -> bool:
-    """The exact envelope of CONTRACT §7 with a documented code and its status."""
+def _json_object(answer: Answer) -> dict[str, Any] | None:
+    """The answer's body when it is a JSON object sent as the API's JSON type, else None."""
     if answer.header("content-type") != CONTENT_TYPE:
-        return False
+        return None
     try:
         body = answer.json()
     except ValueError:
-        return False
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def is_zoho_error(answer: Answer) -> bool:
+    """The exact envelope of CONTRACT §7 with a documented code and its status."""
+    body = _json_object(answer)
     return (
-        isinstance(body, dict)
+        body is not None
         and list(body) == ["code", "details", "message", "status"]
         and body["status"] == "error"
         and isinstance(body["details"], dict)
@@ -185,13 +191,8 @@ def is_zoho_error(answer: Answer) -> bool:
 
 def is_zoho_success(answer: Answer) -> bool:
     """A 200/207 (or a bulk 400 of error entries) in one of the API's success shapes."""
-    if answer.header("content-type") != CONTENT_TYPE:
-        return False
-    try:
-        body = answer.json()
-    except ValueError:
-        return False
-    if not isinstance(body, dict):
+    body = _json_object(answer)
+    if body is None:
         return False
     if answer.status == 200 and set(body) & {"__emails_sharing_details", "users", "org"}:
         return True
