@@ -319,7 +319,7 @@ MULTIPART = "multipart/form-data"
 
 # In order: the share/unshare examples rely on the state the earlier ones leave.
 EXAMPLES: tuple[Example, ...] = (
-    # CONTRACT 1-6: the details endpoint.
+    # docs/contract.md 1-6: the details endpoint.
     Example("seed sample", D, 200, path=details("Accounts", ZYLKER)),
     Example("v4, own deal", D, 200, path=details("deals", DEAL, "v4")),
     Example(
@@ -371,7 +371,7 @@ EXAMPLES: tuple[Example, ...] = (
         path=details("Accounts", ZYLKER),
         headers=zoho_auth(PAT),
     ),
-    # CONTRACT 8: one record.
+    # docs/contract.md 8: one record.
     Example("share", S1, 200, ("SUCCESS",), path=on("Leads", PAT_LEAD), headers=zoho_auth(CARLA)),
     Example(
         "share again",
@@ -436,7 +436,7 @@ EXAMPLES: tuple[Example, ...] = (
         path=on("Leads", PAT_LEAD),
         headers=zoho_auth(WILL_READ_ONLY),
     ),
-    # CONTRACT 8: bulk.
+    # docs/contract.md 8: bulk.
     Example(
         "bulk share",
         B1,
@@ -510,7 +510,7 @@ EXAMPLES: tuple[Example, ...] = (
         path=on("Deals"),
         body={"ids": [DEAL]},
     ),
-    # CONTRACT 11: users and org.
+    # docs/contract.md 11: users and org.
     Example("current user", "getUsers", 200, path={"version": "v7"}, query={"type": "CurrentUser"}),
     Example("all users", "getUsers", 200, path={"version": "v2.1"}, headers=zoho_auth(GINA)),
     Example(
@@ -538,7 +538,7 @@ EXAMPLES: tuple[Example, ...] = (
         path={"version": "v3"},
         headers=zoho_auth(ADA),
     ),
-    # CONTRACT 9: OAuth.
+    # docs/contract.md 9: OAuth.
     Example(
         "client credentials (form)",
         "oauthToken",
@@ -1138,7 +1138,7 @@ def test_document_examples_match_their_schemas() -> None:
 
 def test_error_schemas_are_exact() -> None:
     """Every error body schema requires exactly code, details, message and status, pins the
-    status to "error", and allows no other key (CONTRACT section 7)."""
+    status to "error", and allows no other key (docs/contract.md section 7)."""
     schemas = openapi.document()["components"]["schemas"]
     errors = {k: v for k, v in schemas.items() if k == "Error" or k.startswith("Error.")}
     assert len(errors) == len(openapi.ERRORS) + 1
@@ -1187,7 +1187,7 @@ TYPES = openapi.AVAILABLE_TYPES
     ],
 )
 def test_details_schema(body: Any, valid: bool) -> None:
-    """The 200 schema of the details endpoint holds CONTRACT sections 1 and 6."""
+    """The 200 schema of the details endpoint holds docs/contract.md sections 1 and 6."""
     doc = openapi.document()
     validator = schema_validator(doc, openapi.schema_ref("SharingDetails"))
     assert validator.is_valid(body) is valid
@@ -1254,7 +1254,7 @@ def _wrong_methods() -> list[Any]:
 
 @pytest.mark.parametrize(("path", "method"), _wrong_methods())
 def test_wrong_methods(oas_server: ServerProcess, path: str, method: str) -> None:
-    """Any method but the documented one: the documented INVALID_REQUEST_METHOD (CONTRACT 7),
+    """Any method but the documented one: the documented INVALID_REQUEST_METHOD (docs/contract.md 7),
     with the credentials a client would send, so that nothing else can answer first."""
     doc = openapi.document()
     headers = {**zoho_auth(WILL), **ADMIN}

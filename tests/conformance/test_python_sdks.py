@@ -5,7 +5,7 @@ Each case runs ``tests/conformance/sdk_py_probe.py`` with the interpreter of an 
 7.0.0, calls ``/crm/v8/...``; made by ``scripts/setup-python-sdks.sh``) against the session
 server loaded with ``tests/data/acme.json``, and checks what the SDK *parsed*: its
 ``ResponseWrapper`` for a success, its ``APIException`` (code/message/details/status) for an
-error. Expected answers are derived from CONTRACT.md and the fixture, not from server output.
+error. Expected answers are derived from docs/contract.md and the fixture, not from server output.
 
 Both SDKs pick the response class from the JSON body, never from the HTTP status: a 401/403/400
 comes back as an ``APIException`` object, nothing is raised. On first use of an access token
@@ -16,7 +16,7 @@ stores the token unnamed and goes on to the real call, so those calls never deci
 outcome. The probe reports the name as ``user_signature``, which shows whether the first-use
 calls succeeded: they must for the demo token (``a001`` has ``ZohoCRM.users.READ`` and
 ``ZohoCRM.org.READ``) and must not for tokens that lack those scopes (``a008``, ``a003``...),
-since ``ZohoCRM.modules.ALL`` does not cover them (CONTRACT section 11).
+since ``ZohoCRM.modules.ALL`` does not cover them (docs/contract.md section 11).
 
 Set ``EMAILSHARE_SKIP_SDK=1`` to skip these tests when the SDK virtualenvs are absent.
 """
@@ -61,7 +61,7 @@ PROJECT_X = "3652397000001790040"  # custom module Projects, owner Carla, Carla 
 GLOBEX_LEAD = "5124630000001790001"  # Leads of the other org (Globex)
 
 
-# --- expected answers, from CONTRACT.md section 6 and the fixture -----------------------------
+# --- expected answers, from docs/contract.md section 6 and the fixture -----------------------------
 
 
 def _fixture() -> dict[str, Any]:

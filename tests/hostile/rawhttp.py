@@ -2,7 +2,7 @@
 
 Two kinds of answer are legitimate:
 
-- the app's: a JSON body that is one of Zoho's error bodies (CONTRACT §7) or a success body;
+- the app's: a JSON body that is one of Zoho's error bodies (docs/contract.md §7) or a success body;
 - granian's own refusal of a request its HTTP parser rejects before the app sees it: status
   400, 414 or 431, headers exactly ``connection: close``, ``content-length: 0`` and ``date``,
   no body (see docs/reliability.md). ``granian_accepts_*`` say, byte by byte, which requests
@@ -177,7 +177,7 @@ def _json_object(answer: Answer) -> dict[str, Any] | None:
 
 
 def is_zoho_error(answer: Answer) -> bool:
-    """The exact envelope of CONTRACT §7 with a documented code and its status."""
+    """The exact envelope of docs/contract.md §7 with a documented code and its status."""
     body = _json_object(answer)
     return (
         body is not None

@@ -1,7 +1,7 @@
 """Object-level authorization, on every endpoint that names a record, and users and org.
 
 - No token reaches another org's record: the answer is byte for byte the answer for an id
-  that exists nowhere (CONTRACT §5: "never reveals whether an id exists in another org").
+  that exists nowhere (docs/contract.md §5: "never reveals whether an id exists in another org").
 - A user who may not read a record gets NO_PERMISSION wherever the record is named.
 - Tokens of inactive, deleted or expired users are refused everywhere, at once.
 """
@@ -188,7 +188,7 @@ def test_no_permission_on_every_endpoint_naming_the_record(
 ) -> None:
     for method, path, body in single_requests(module, record):
         if method == "POST" and module not in SHAREABLE:
-            continue  # NOT_SUPPORTED comes before the record (CONTRACT §8)
+            continue  # NOT_SUPPORTED comes before the record (docs/contract.md §8)
         r = call(client, who, method, path, body)
         assert (r.status_code, r.json()) == (403, NO_PERMISSION), (method, path)
     if module in SHAREABLE:
