@@ -1,4 +1,4 @@
-"""The answers of ``GET …/__emails_sharing_details`` (docs/contract.md sections 1, 5 and 6), over HTTP.
+"""The answers of ``GET …/__emails_sharing_details`` (docs/contract.md §§1, 5 and 6), over HTTP.
 
 Who may read which record, and who is in ``share_from_users`` in which order, worked out by
 hand from the contract's rules and the fixture's data; never copied from the server. The shared
@@ -24,7 +24,7 @@ CONTACTS = "all_contacts_emails"
 IMAP = "all_imap_shared_users"
 ALL = "all_emails"
 
-# docs/contract.md section 1, verbatim.
+# docs/contract.md §1, verbatim.
 SEED_ANSWER = (
     b'{"__emails_sharing_details":[{"available_types":["emails_sent_from_crm",'
     b'"all_contacts_emails","all_imap_shared_users","all_emails"],"share_from_users":['

@@ -1,4 +1,4 @@
-"""Every error of ``GET …/__emails_sharing_details`` (docs/contract.md sections 1-5 and 7), over HTTP.
+"""Every error of ``GET …/__emails_sharing_details`` (docs/contract.md §§1-5 and 7), over HTTP.
 
 Each expected body is written from the contract's tables, byte for byte, never copied from the
 server. Callers, records and tokens are those of ``tests/data/acme.json`` unless a test starts
@@ -32,7 +32,7 @@ def _error(status: int, code: str, details: str, message: str) -> Expected:
     return Expected(status, text.encode())
 
 
-# docs/contract.md section 7.
+# docs/contract.md §7.
 URL_PATTERN = _error(
     404, "INVALID_URL_PATTERN", "{}", "Please check if the URL trying to access is a correct one"
 )
@@ -40,22 +40,22 @@ BAD_METHOD = _error(
     400, "INVALID_REQUEST_METHOD", "{}", "The http request method type is not a valid one"
 )
 INTERNAL = _error(500, "INTERNAL_ERROR", "{}", "Internal Server Error")
-# docs/contract.md section 1.
+# docs/contract.md §1.
 NOT_IN_VERSION = _error(
     400, "API_NOT_SUPPORTED", '{"supported_version":4}', "the api is not supported in this version"
 )
-# docs/contract.md section 4.
+# docs/contract.md §4.
 AUTH_FAILED = _error(401, "AUTHENTICATION_FAILURE", "{}", "Authentication failed")
 BAD_TOKEN = _error(401, "INVALID_TOKEN", "{}", "invalid oauth token")
 SCOPE_MISMATCH = _error(401, "OAUTH_SCOPE_MISMATCH", "{}", "invalid oauth scope to access this URL")
-# docs/contract.md section 2.
+# docs/contract.md §2.
 NOT_SUPPORTED = _error(
     400, "NOT_SUPPORTED", '{"resource_path_index":0}', "the given module is not supported in api"
 )
 INVALID_MODULE = _error(
     400, "INVALID_MODULE", '{"resource_path_index":0}', "the module name given seems to be invalid"
 )
-# docs/contract.md section 5.
+# docs/contract.md §5.
 INVALID_DATA = _error(
     400, "INVALID_DATA", '{"resource_path_index":1}', "the related id given seems to be invalid"
 )
@@ -63,7 +63,7 @@ NO_PERMISSION = _error(
     403, "NO_PERMISSION", '{"permissions":["Crm_Implied_View_Emails"]}', "permission denied"
 )
 
-# docs/contract.md section 1: the seed's sample, which Will's token on Zylker reproduces.
+# docs/contract.md §1: the seed's sample, which Will's token on Zylker reproduces.
 SEED_ANSWER = (
     b'{"__emails_sharing_details":[{"available_types":["emails_sent_from_crm",'
     b'"all_contacts_emails","all_imap_shared_users","all_emails"],"share_from_users":['

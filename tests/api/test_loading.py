@@ -1,4 +1,4 @@
-"""``emailshare load`` (docs/contract.md section 10): exit codes, messages, and all-or-nothing loading.
+"""``emailshare load`` (docs/contract.md §10): exit codes, messages, and all-or-nothing loading.
 
 Each test loads into its own SQLite file through the real command line, then looks at the
 result the way a client would: through a live server on that file.
@@ -28,7 +28,7 @@ ACME_CLIENT = "1000.ACMECLIENT0000000000000000000001"
 ZYLKER = "3652397000001790004"
 GLOBEX_LEAD = "5124630000001790001"
 
-# docs/contract.md section 1: Will on Zylker.
+# docs/contract.md §1: Will on Zylker.
 SEED_ANSWER = (
     b'{"__emails_sharing_details":[{"available_types":["emails_sent_from_crm",'
     b'"all_contacts_emails","all_imap_shared_users","all_emails"],"share_from_users":['

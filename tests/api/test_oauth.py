@@ -1,4 +1,4 @@
-"""docs/contract.md section 9: Zoho Accounts' token endpoint, its limits and revocation."""
+"""docs/contract.md §9: Zoho Accounts' token endpoint, its limits and revocation."""
 
 from __future__ import annotations
 

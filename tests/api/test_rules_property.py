@@ -1,6 +1,6 @@
 """Property: the answer the server computes from its store equals the pure rules, on random orgs.
 
-Hypothesis builds random but valid orgs (docs/contract.md section 10): a role tree, users of every
+Hypothesis builds random but valid orgs (docs/contract.md §10): a role tree, users of every
 status, profile, mailbox and email-sharing kind, names chosen to stress the ordering rule
 (case folds such as "ß"/"SS"/"ss", accents, non-Latin letters, leading spaces, duplicates),
 random ids (1 to 19 digits, sometimes with leading zeros), per-module data sharing, custom
@@ -11,7 +11,7 @@ project's own loader (``parse_fixture`` + ``Store.replace_orgs``). Then, for eve
 pair, the HTTP answer of ``GET /crm/v8/{module}/{id}/__emails_sharing_details`` must equal what
 ``emailshare.domain.rules`` computes from the parsed ``Org`` - status, parsed body and key order.
 
-The rules are themselves held to ``oracle``: a naive reading of docs/contract.md sections 5 and 6 that
+The rules are themselves held to ``oracle``: a naive reading of docs/contract.md §§5 and 6 that
 does not use ``emailshare.domain.rules`` (nor the loader: it reads the generator's own values),
 so a mistake shared by the rules module and the SQL still fails here.
 
@@ -277,7 +277,7 @@ def token_of(org_id: int, index: int) -> str:
 
 
 def document(plan: GenOrg, org_id: int) -> dict[str, Any]:
-    """The fixture document (docs/contract.md section 10) of ``plan`` under ``org_id``."""
+    """The fixture document (docs/contract.md §10) of ``plan`` under ``org_id``."""
     users: list[dict[str, Any]] = []
     for i, u in enumerate(plan.users):
         doc: dict[str, Any] = {"id": u.text, "name": u.name}
@@ -520,7 +520,7 @@ def big_org() -> GenOrg:
 
 
 def oracle(plan: GenOrg, caller: GenUser, rec: GenRecord) -> Expected:
-    """docs/contract.md sections 4 to 6, read naively, from the generator's own values."""
+    """docs/contract.md §§4 to 6, read naively, from the generator's own values."""
     if caller.status != "active":
         return INVALID_TOKEN
     if rec.deleted:

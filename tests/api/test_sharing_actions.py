@@ -1,4 +1,4 @@
-"""docs/contract.md section 8: share_emails / unshare_emails, single and bulk, over a real socket."""
+"""docs/contract.md §8: share_emails / unshare_emails, single and bulk, over a real socket."""
 
 from __future__ import annotations
 

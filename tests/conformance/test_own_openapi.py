@@ -1138,7 +1138,7 @@ def test_document_examples_match_their_schemas() -> None:
 
 def test_error_schemas_are_exact() -> None:
     """Every error body schema requires exactly code, details, message and status, pins the
-    status to "error", and allows no other key (docs/contract.md section 7)."""
+    status to "error", and allows no other key (docs/contract.md §7)."""
     schemas = openapi.document()["components"]["schemas"]
     errors = {k: v for k, v in schemas.items() if k == "Error" or k.startswith("Error.")}
     assert len(errors) == len(openapi.ERRORS) + 1
@@ -1187,7 +1187,7 @@ TYPES = openapi.AVAILABLE_TYPES
     ],
 )
 def test_details_schema(body: Any, valid: bool) -> None:
-    """The 200 schema of the details endpoint holds docs/contract.md sections 1 and 6."""
+    """The 200 schema of the details endpoint holds docs/contract.md §§1 and 6."""
     doc = openapi.document()
     validator = schema_validator(doc, openapi.schema_ref("SharingDetails"))
     assert validator.is_valid(body) is valid
@@ -1254,8 +1254,8 @@ def _wrong_methods() -> list[Any]:
 
 @pytest.mark.parametrize(("path", "method"), _wrong_methods())
 def test_wrong_methods(oas_server: ServerProcess, path: str, method: str) -> None:
-    """Any method but the documented one: the documented INVALID_REQUEST_METHOD (docs/contract.md 7),
-    with the credentials a client would send, so that nothing else can answer first."""
+    """Any method but the documented one: the documented INVALID_REQUEST_METHOD (docs/contract.md
+    §7), with the credentials a client would send, so that nothing else can answer first."""
     doc = openapi.document()
     headers = {**zoho_auth(WILL), **ADMIN}
     response = requests.request(

@@ -16,7 +16,7 @@ stores the token unnamed and goes on to the real call, so those calls never deci
 outcome. The probe reports the name as ``user_signature``, which shows whether the first-use
 calls succeeded: they must for the demo token (``a001`` has ``ZohoCRM.users.READ`` and
 ``ZohoCRM.org.READ``) and must not for tokens that lack those scopes (``a008``, ``a003``...),
-since ``ZohoCRM.modules.ALL`` does not cover them (docs/contract.md section 11).
+since ``ZohoCRM.modules.ALL`` does not cover them (docs/contract.md §11).
 
 Set ``EMAILSHARE_SKIP_SDK=1`` to skip these tests when the SDK virtualenvs are absent.
 """
@@ -61,7 +61,7 @@ PROJECT_X = "3652397000001790040"  # custom module Projects, owner Carla, Carla 
 GLOBEX_LEAD = "5124630000001790001"  # Leads of the other org (Globex)
 
 
-# --- expected answers, from docs/contract.md section 6 and the fixture -----------------------------
+# --- expected answers, from docs/contract.md §6 and the fixture -----------------------------
 
 
 def _fixture() -> dict[str, Any]:

@@ -5,7 +5,7 @@ initialised the way Zoho's documentation shows for a server-side app, with the c
 secret plus a **grant token** (Python SDKs, ``OAuthToken(client_id, client_secret, grant_token,
 redirect_url)``) or a **refresh token** (Python and Node SDKs), a file token store in a temporary
 directory and default settings otherwise, and must then read the seed's sharing details (Will
-Grandon on Zylker, ``Accounts/3652397000001790004``, docs/contract.md section 6).
+Grandon on Zylker, ``Accounts/3652397000001790004``, docs/contract.md §6).
 
 Grant codes come from the CLI (``emailshare grant``); a refresh token, when a test needs one
 up front, from exchanging such a code over HTTP like any OAuth client would. That the SDK's
@@ -55,7 +55,7 @@ REDIRECT_URI = "http://localhost/callback"
 WILL_ID = "412463000001213019"
 WILL_EMAIL = "will@acme.test"
 # What Will's demo token has: the module scope for the details call, users/org for the SDKs'
-# first-use calls (docs/contract.md section 11).
+# first-use calls (docs/contract.md §11).
 SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.users.READ", "ZohoCRM.org.READ")
 
 ZYLKER_ACCOUNT = "3652397000001790004"
@@ -68,7 +68,7 @@ SEED_USERS = [
 SEED_USERS_NODE = [{**u, "id": str(u["id"])} for u in SEED_USERS]
 SEED_PATH = f"/crm/v8/Accounts/{ZYLKER_ACCOUNT}/__emails_sharing_details"
 
-ACCESS_TTL_MS = 3600 * 1000  # docs/contract.md section 9: expires_in 3600 (seconds)
+ACCESS_TTL_MS = 3600 * 1000  # docs/contract.md §9: expires_in 3600 (seconds)
 TOKEN_FILE = "sdk_tokens.txt"
 # What the SDKs raise for a token endpoint answer {"error": "invalid_code"}.
 SDK_INVALID_CODE = {"code": "INVALID TOKEN ERROR", "message": "invalid_code"}
@@ -340,7 +340,7 @@ def test_python_grant_token_flow(
     assert result["auth"] == "grant_token"
     token = result["token"]
     # Tokens the server issued: the access token works on the API, and api_domain is the
-    # server's own URL (so the SDK keeps its Environment; docs/contract.md section 11).
+    # server's own URL (so the SDK keeps its Environment; docs/contract.md §11).
     assert api_status(server, token["access_token"]) == 200
     assert isinstance(token["refresh_token"], str), token
     assert token["refresh_token"].startswith("1000."), token

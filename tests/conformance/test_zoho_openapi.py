@@ -92,7 +92,7 @@ EXAMPLES: tuple[Example, ...] = (
     Example("lead shared with caller", "Leads", "3652397000001790010", zoho_auth(WILL), 200),
     Example("public_read_only contact", "Contacts", "3652397000001790020", zoho_auth(WILL), 200),
     Example("admin, custom module", "Projects", "3652397000001790040", zoho_auth(ADA_ADMIN), 200),
-    # 400, docs/contract.md sections 2 and 5.
+    # 400, docs/contract.md §§2 and 5.
     Example("unsupported module", "Tasks", ZYLKER, zoho_auth(WILL), 400, "NOT_SUPPORTED"),
     Example("unknown module", "Widgets", ZYLKER, zoho_auth(WILL), 400, "INVALID_MODULE"),
     Example("non-digit id", "Accounts", "abc", zoho_auth(WILL), 400, "INVALID_DATA"),

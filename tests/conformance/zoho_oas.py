@@ -202,7 +202,7 @@ _RSE = "record_share_email.json"
 
 
 def _error_body(code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
-    """Schema of exactly one of docs/contract.md's error bodies (section 7: always these four keys)."""
+    """Schema of exactly one of docs/contract.md's error bodies (§7: always these four keys)."""
     return {
         "type": "object",
         "additionalProperties": False,
@@ -232,7 +232,7 @@ PATCHES: tuple[Patch, ...] = (
         "extend",
         "INVALID_MODULE",
         "code enum: INVALID_URL_PATTERN, INVALID_DATA, INVALID_REQUEST_METHOD, INVALID_TOKEN",
-        "docs/contract.md section 2: an unknown module is 400 INVALID_MODULE. Zoho's own files agree: "
+        "docs/contract.md §2: an unknown module is 400 INVALID_MODULE. Zoho's own files agree: "
         f"{_OAS31} (400 code enum), common.json#/components/schemas/InvalidUrlError, "
         f"{_RSE}#/components/schemas/Invalid_Module.",
     ),
@@ -241,7 +241,7 @@ PATCHES: tuple[Patch, ...] = (
         "extend",
         "NOT_SUPPORTED",
         "code enum has no NOT_SUPPORTED",
-        "docs/contract.md section 2: a Zoho module this API does not serve (Tasks, Products...) is 400 "
+        "docs/contract.md §2: a Zoho module this API does not serve (Tasks, Products...) is 400 "
         f"NOT_SUPPORTED, as in {_RSE}#/components/schemas/Module_not_supported.",
     ),
     Patch(
@@ -250,7 +250,7 @@ PATCHES: tuple[Patch, ...] = (
         "the module name given seems to be invalid",
         "message enum has 'The module name given seems to be invalid' (capital T) and messages "
         "of other APIs ('invalid file type', 'the request does not contain any file')",
-        "docs/contract.md section 2, lower-case as in "
+        "docs/contract.md §2, lower-case as in "
         f"{_RSE}#/components/schemas/Invalid_Module/properties/message/enum.",
     ),
     Patch(
@@ -258,7 +258,7 @@ PATCHES: tuple[Patch, ...] = (
         "extend",
         "the given module is not supported in api",
         "message enum has no message for NOT_SUPPORTED",
-        "docs/contract.md section 2; "
+        "docs/contract.md §2; "
         f"{_RSE}#/components/schemas/Module_not_supported/properties/message/enum.",
     ),
     Patch(
@@ -266,7 +266,7 @@ PATCHES: tuple[Patch, ...] = (
         "extend",
         "the related id given seems to be invalid",
         "message enum has no message for INVALID_DATA, although INVALID_DATA is in the code enum",
-        "docs/contract.md section 5: a bad or unknown record id is 400 INVALID_DATA with this message; "
+        "docs/contract.md §5: a bad or unknown record id is 400 INVALID_DATA with this message; "
         f"{_RSE}#/components/schemas/Invalid_Id/properties/message/enum.",
     ),
     # --- tightenings: constraints Zoho's file leaves out, so that the checks check something ---
@@ -275,29 +275,29 @@ PATCHES: tuple[Patch, ...] = (
         "add",
         {"required": ["status", "code", "message", "details"], "additionalProperties": False},
         "no 'required', no 'additionalProperties': an empty object {} passes as an error",
-        "common.json#/components/schemas/API_Exception/required lists the four keys; docs/contract.md "
-        "section 7: every error body is exactly {code, details, message, status}.",
+        "common.json#/components/schemas/API_Exception/required lists the four keys; "
+        "docs/contract.md §7: every error body is exactly {code, details, message, status}.",
     ),
     Patch(
         "/components/schemas/Response_Wrapper",
         "add",
         {"required": ["__emails_sharing_details"]},
         "no 'required': {} passes as a success body",
-        "docs/contract.md section 1; both official SDKs read this key.",
+        "docs/contract.md §1; both official SDKs read this key.",
     ),
     Patch(
         "/components/schemas/Response_Wrapper/properties/__emails_sharing_details",
         "add",
         {"minItems": 1, "maxItems": 1},
         "any number of items",
-        f"docs/contract.md section 1: an array holding one object; {_OAS31} has maxItems 1.",
+        f"docs/contract.md §1: an array holding one object; {_OAS31} has maxItems 1.",
     ),
     Patch(
         _EMAIL_SHARINGS,
         "add",
         {"required": ["available_types", "share_from_users"], "additionalProperties": False},
         "no 'required', any other key allowed",
-        f"docs/contract.md sections 1 and 6 (both keys, nothing else); {_OAS31} requires both and sets "
+        f"docs/contract.md §§1 and 6 (both keys, nothing else); {_OAS31} requires both and sets "
         "additionalProperties false (it misspells the key as shared_from_users: see the notes).",
     ),
     Patch(
@@ -305,28 +305,28 @@ PATCHES: tuple[Patch, ...] = (
         "add",
         {"maxItems": 50},
         "any number of users",
-        f"docs/contract.md section 6: at most 50 entries; {_OAS31} has maxItems 50.",
+        f"docs/contract.md §6: at most 50 entries; {_OAS31} has maxItems 50.",
     ),
     Patch(
         f"{_USERS}/items",
         "add",
         {"required": ["id", "name", "_type"], "additionalProperties": False},
         "no 'required', any other key allowed",
-        f"docs/contract.md section 1; {_OAS31} requires name, _type and id and nothing else.",
+        f"docs/contract.md §1; {_OAS31} requires name, _type and id and nothing else.",
     ),
     Patch(
         f"{_USERS}/items/properties/_type",
         "add",
         {"enum": ["imap", "pop", "api"]},
         "any string",
-        f"docs/contract.md section 6 (the mailbox protocol); {_OAS31} has the same enum.",
+        f"docs/contract.md §6 (the mailbox protocol); {_OAS31} has the same enum.",
     ),
     Patch(
         f"{_USERS}/items/properties/id",
         "add",
         {"pattern": "^[0-9]+$"},
         "any string",
-        "docs/contract.md sections 1 and 11: ids are JSON strings of digits (the SDKs break otherwise).",
+        "docs/contract.md §§1 and 11: ids are JSON strings of digits (the SDKs break otherwise).",
     ),
     Patch(
         f"{_EMAIL_SHARINGS}/properties/available_types/items",
@@ -340,7 +340,7 @@ PATCHES: tuple[Patch, ...] = (
             ]
         },
         "any string",
-        f"docs/contract.md section 6 lists the four types emitted ({_OAS31} adds "
+        f"docs/contract.md §6 lists the four types emitted ({_OAS31} adds "
         "all_pop_shared_users, which is never emitted here).",
     ),
     Patch(
@@ -348,7 +348,7 @@ PATCHES: tuple[Patch, ...] = (
         "add",
         {
             "401": _error_response(
-                "Authentication failed (docs/contract.md section 4)",
+                "Authentication failed (docs/contract.md §4)",
                 _error_body("AUTHENTICATION_FAILURE", "Authentication failed", _NO_DETAILS),
                 _error_body("INVALID_TOKEN", "invalid oauth token", _NO_DETAILS),
                 _error_body(
@@ -356,7 +356,7 @@ PATCHES: tuple[Patch, ...] = (
                 ),
             ),
             "403": _error_response(
-                "Permission denied (docs/contract.md section 5)",
+                "Permission denied (docs/contract.md §5)",
                 _error_body(
                     "NO_PERMISSION",
                     "permission denied",
@@ -369,7 +369,7 @@ PATCHES: tuple[Patch, ...] = (
                 ),
             ),
             "404": _error_response(
-                "Unknown URL (docs/contract.md section 7)",
+                "Unknown URL (docs/contract.md §7)",
                 _error_body(
                     "INVALID_URL_PATTERN",
                     "Please check if the URL trying to access is a correct one",
@@ -379,7 +379,7 @@ PATCHES: tuple[Patch, ...] = (
         },
         "only 200 and 400 are documented (INVALID_TOKEN and INVALID_URL_PATTERN are listed as "
         "400 codes); schemathesis leaves an undocumented status code unchecked",
-        "docs/contract.md sections 4, 5 and 7: 401 AUTHENTICATION_FAILURE / INVALID_TOKEN / "
+        "docs/contract.md §§4, 5 and 7: 401 AUTHENTICATION_FAILURE / INVALID_TOKEN / "
         "OAUTH_SCOPE_MISMATCH, 403 NO_PERMISSION (as "
         f"{_RSE}#/components/responses/Permission_Denied), 404 INVALID_URL_PATTERN.",
     ),

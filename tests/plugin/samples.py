@@ -10,7 +10,7 @@ ACME = Path(__file__).parent.parent / "data" / "acme.json"
 
 SEED_PATH = "/crm/v8/Accounts/3652397000001790004/__emails_sharing_details"
 WILL_TOKEN = "1000.0000000000000000000000000000a001.00000000000000000000000000000001"
-# docs/contract.md section 1, verbatim.
+# docs/contract.md §1, verbatim.
 SEED_ANSWER = (
     b'{"__emails_sharing_details":[{"available_types":["emails_sent_from_crm",'
     b'"all_contacts_emails","all_imap_shared_users","all_emails"],"share_from_users":['

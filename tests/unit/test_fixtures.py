@@ -1,4 +1,4 @@
-"""Fixture documents (docs/contract.md section 10): parsing, defaults, and every kind of refusal."""
+"""Fixture documents (docs/contract.md §10): parsing, defaults, and every kind of refusal."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ TOKEN = "1000.0123456789abcdef0123456789abcdef.0123456789abcdef0123456789abcdef"
 
 
 def contract_example() -> dict[str, Any]:
-    """The fixture of docs/contract.md section 10 (with a complete token)."""
+    """The fixture of docs/contract.md §10 (with a complete token)."""
     return {
         "orgs": [
             {

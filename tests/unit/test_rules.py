@@ -1,4 +1,4 @@
-"""The pure sharing rules (docs/contract.md sections 5 and 6), every branch, called directly."""
+"""The pure sharing rules (docs/contract.md §§5 and 6), every branch, called directly."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scope checks (docs/contract.md sections 2, 4, 8 and 11), every branch, called directly."""
+"""Scope checks (docs/contract.md §§2, 4, 8 and 11), every branch, called directly."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def test_custom_modules_use_the_custom_scope_name_not_their_api_name() -> None:
     )
 
 
-# --- module scope names (docs/contract.md section 2) ----------------------------------------------------
+# --- module scope names (docs/contract.md §2) ----------------------------------------------------
 
 
 @pytest.mark.parametrize(

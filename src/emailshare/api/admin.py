@@ -124,7 +124,7 @@ def _id_param(request: Request, name: str) -> int | None:
 
 
 def org_document(org: Org) -> dict[str, Any]:
-    """An org in the fixture format (docs/contract.md section 10), without clients and tokens: what
+    """An org in the fixture format (docs/contract.md §10), without clients and tokens: what
     ``POST /__emailshare/load`` takes back."""
     return {
         "id": str(org.id),

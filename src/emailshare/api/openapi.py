@@ -2,7 +2,8 @@
 
 :func:`document` builds it as plain Python data; nothing runs at import, and the JSON bytes are
 built once, on the first request (:func:`serialised`). The codes, messages and details are
-written here as ``docs/contract.md`` and ``docs/contract-decisions.md`` spell them, not imported from
+written here as ``docs/contract.md`` and ``docs/contract-decisions.md`` spell them, not imported
+from
 ``domain.errors``, so that ``tests/conformance/test_own_openapi.py`` compares the server with an
 independent statement of the contract. ``docs/openapi.md`` says what the document covers.
 """
@@ -67,7 +68,7 @@ def schema_ref(name: str) -> Schema:
     return ref("schemas", name)
 
 
-# --- error bodies (docs/contract.md §7: exactly code, details, message, status) ------------------------
+# --- error bodies (contract §7: exactly code, details, message, status) -------------------
 
 # Each entry: component name -> (code, message, details schema).
 EMPTY: Schema = {"type": "object", "maxProperties": 0}
@@ -243,7 +244,7 @@ def _error_schema(code: str, message: str, details: Schema) -> Schema:
 def _any_error() -> Schema:
     codes = sorted({code for code, _, _ in ERRORS.values()})
     return {
-        "description": "Every error body of the CRM API (docs/contract.md §7): these four keys, always.",
+        "description": "Every error body of the CRM API (contract §7): these four keys, always.",
         **_exactly(
             code={"type": "string", "enum": codes},
             details={"type": "object"},
@@ -298,22 +299,22 @@ AUTH_401 = ("AUTHENTICATION_FAILURE", "INVALID_TOKEN", "OAUTH_SCOPE_MISMATCH")
 def _shared_responses() -> dict[str, Schema]:
     return {
         "Unauthorized": error_response(
-            "docs/contract.md §4: no `Authorization` header or another scheme than `Zoho-oauthtoken` "
+            "Contract §4: no `Authorization` header or another scheme than `Zoho-oauthtoken` "
             "(AUTHENTICATION_FAILURE); an unknown, malformed, expired or revoked token, or a "
             "token of a user who is not active (INVALID_TOKEN); a token without the operation's "
             "scopes (OAUTH_SCOPE_MISMATCH).",
             *AUTH_401,
         ),
         "NoPermission": error_response(
-            "docs/contract.md §5: the caller may not read the record.", "NO_PERMISSION"
+            "Contract §5: the caller may not read the record.", "NO_PERMISSION"
         ),
         "NotFound": error_response(
-            "docs/contract.md §7: the path does not have the operation's shape (an unknown version in "
+            "Contract §7: the path does not have the operation's shape (an unknown version in "
             "the path, a trailing slash, an extra segment). No redirects.",
             "INVALID_URL_PATTERN",
         ),
         "InvalidRequestMethod": error_response(
-            "docs/contract.md §7: any method but the documented one on a path that exists (HEAD "
+            "Contract §7: any method but the documented one on a path that exists (HEAD "
             "included). Not listed under each operation, since OpenAPI describes methods that "
             "are served.",
             "INVALID_REQUEST_METHOD",
@@ -334,7 +335,7 @@ def _shared_responses() -> dict[str, Schema]:
             },
         },
         "InternalError": error_response(
-            "docs/contract.md §7: anything unexpected inside the server, or the store unreachable. "
+            "Contract §7: anything unexpected inside the server, or the store unreachable. "
             "No trace, SQL or path in the answer.",
             "INTERNAL_ERROR",
         ),
@@ -371,28 +372,28 @@ def _parameters() -> dict[str, Schema]:
         "DetailsVersion": _path_param(
             "version",
             {"type": "string", "enum": DETAILS_VERSIONS},
-            "docs/contract.md §1: `v4` to `v8` serve the endpoint identically. `v2`, `v2.1`, `v3`: 400 "
+            "Contract §1: `v4` to `v8` serve the endpoint identically. `v2`, `v2.1`, `v3`: 400 "
             'API_NOT_SUPPORTED `{"supported_version":4}`; anything else: 404.',
             "v8",
         ),
         "ShareVersion": _path_param(
             "version",
             {"type": "string", "enum": SHARE_VERSIONS},
-            "docs/contract.md §8: a v8 API. `v2` to `v7`: 400 API_NOT_SUPPORTED "
+            "Contract §8: a v8 API. `v2` to `v7`: 400 API_NOT_SUPPORTED "
             '`{"supported_version":8}`; anything else: 404.',
             "v8",
         ),
         "AnyVersion": _path_param(
             "version",
             {"type": "string", "enum": ALL_VERSIONS},
-            "docs/contract.md §11: the official SDKs call with their own version; `v2` to `v8`. "
+            "Contract §11: the official SDKs call with their own version; `v2` to `v8`. "
             "Anything else: 404.",
             "v8",
         ),
         "Module": _path_param(
             "module",
             {"type": "string", "minLength": 1},
-            "docs/contract.md §2: `Leads` `Accounts` `Contacts` `Deals` `Quotes` `Invoices` "
+            "Contract §2: `Leads` `Accounts` `Contacts` `Deals` `Quotes` `Invoices` "
             "`Sales_Orders` `Purchase_Orders` or a custom module of the org, matched "
             "case-insensitively. An unsupported standard module (`Tasks`, `Events`, ...): 400 "
             "NOT_SUPPORTED; anything else: 400 INVALID_MODULE.",
@@ -401,7 +402,7 @@ def _parameters() -> dict[str, Schema]:
         "ShareModule": _path_param(
             "module",
             {"type": "string", "minLength": 1},
-            "docs/contract.md §8: `Leads`, `Contacts` or a custom module, case-insensitively. The other "
+            "Contract §8: `Leads`, `Contacts` or a custom module, case-insensitively. The other "
             "supported modules and the unsupported standard ones: 400 NOT_SUPPORTED; anything "
             "else: 400 INVALID_MODULE.",
             "Leads",
@@ -409,7 +410,7 @@ def _parameters() -> dict[str, Schema]:
         "RecordId": _path_param(
             "record_id",
             {"type": "string", "pattern": ID_PATTERN},
-            "docs/contract.md §5: 1 to 19 ASCII digits, a positive signed 64-bit value. Anything else, "
+            "Contract §5: 1 to 19 ASCII digits, a positive signed 64-bit value. Anything else, "
             "or no such record in that module of the caller's org: 400 INVALID_DATA "
             '`{"resource_path_index":1}`.',
             "3652397000001790004",
@@ -429,7 +430,7 @@ def _success_schemas() -> dict[str, Schema]:
         "type": "array",
         "maxItems": 50,
         "uniqueItems": True,
-        "description": "docs/contract.md §6: the caller first (when they have a mailbox), then by the "
+        "description": "Contract §6: the caller first (when they have a mailbox), then by the "
         "case-folded name, then by id; at most 50.",
         "items": schema_ref("ShareFromUser"),
     }
@@ -444,7 +445,7 @@ def _success_schemas() -> dict[str, Schema]:
         "EmailSharingDetails": {
             **_exactly(
                 available_types={
-                    "description": "docs/contract.md §6, always in this order: `emails_sent_from_crm`; "
+                    "description": "Contract §6, always in this order: `emails_sent_from_crm`; "
                     "`all_contacts_emails` for Accounts and Deals; `all_imap_shared_users` when "
                     "`share_from_users` is not empty; `all_emails`.",
                     "type": "array",
@@ -465,7 +466,7 @@ def _success_schemas() -> dict[str, Schema]:
         "SharingDetails": _exactly(
             __emails_sharing_details={
                 "type": "array",
-                "description": "docs/contract.md §1: an array holding one object.",
+                "description": "Contract §1: an array holding one object.",
                 "minItems": 1,
                 "maxItems": 1,
                 "items": schema_ref("EmailSharingDetails"),
@@ -543,15 +544,15 @@ def _success_schemas() -> dict[str, Schema]:
         ),
         "TokenParameters": _token_parameters(),
         "Token.issued": {
-            "description": "docs/contract.md §9: a grant code exchanged (with a refresh token).",
+            "description": "Contract §9: a grant code exchanged (with a refresh token).",
             **_token_answer(with_refresh=True),
         },
         "Token.refreshed": {
-            "description": "docs/contract.md §9: a refresh token or client credentials exchanged.",
+            "description": "Contract §9: a refresh token or client credentials exchanged.",
             **_token_answer(with_refresh=False),
         },
         "Token.error": {
-            "description": "docs/contract.md §9 and docs/contract-decisions.md: errors are HTTP 200.",
+            "description": "Contract §9 and docs/contract-decisions.md: errors are HTTP 200.",
             **_exactly(error={"type": "string", "enum": OAUTH_ERRORS}),
         },
         "RevokeParameters": _revoke_parameters(),
@@ -592,7 +593,7 @@ def _token_parameters() -> Schema:
     text: Schema = {"type": "string", "maxLength": 512}
     return {
         "type": "object",
-        "description": "Zoho Accounts' parameters (docs/contract.md §9), as query or form fields (a "
+        "description": "Zoho Accounts' parameters (contract §9), as query or form fields (a "
         "form field wins over the query parameter of the same name). At most 32 form fields.",
         "properties": {
             "grant_type": {
@@ -659,7 +660,7 @@ def _details() -> Schema:
             "tags": [TAG_SHARING],
             "operationId": "getEmailsSharingDetails",
             "summary": "Whose mailbox emails on a record the caller may read",
-            "description": "docs/contract.md §1 (endpoint), §2 (modules), §3 (order of checks: path, "
+            "description": "Contract §1 (endpoint), §2 (modules), §3 (order of checks: path, "
             "method, version, token, module, scopes, record id, read permission; the first "
             "failing check answers), §4 (scopes: module read — `ZohoCRM.modules.ALL`, "
             "`.READ`, `.{scope name}.ALL` or `.READ` — and emails read — "
@@ -673,12 +674,12 @@ def _details() -> Schema:
             ],
             "responses": {
                 "200": json_response(
-                    "docs/contract.md §1 and §6. Never 204.",
+                    "Contract §1 and §6. Never 204.",
                     schema_ref("SharingDetails"),
                     SEED_SAMPLE,
                 ),
                 "400": bad_request(
-                    "docs/contract.md §1 (a known older version), §2 (module), §5 (record id).",
+                    "Contract §1 (a known older version), §2 (module), §5 (record id).",
                     "API_NOT_SUPPORTED.v4",
                     "INVALID_MODULE",
                     "NOT_SUPPORTED",
@@ -703,7 +704,7 @@ def _share_one(action: str) -> Schema:
                 if share
                 else "Stop sharing the caller's mailbox emails of one record"
             ),
-            "description": "docs/contract.md §8, with the order of checks of "
+            "description": "Contract §8, with the order of checks of "
             "docs/contract-decisions.md: path, method, version, token, module, scopes "
             "(`ZohoCRM.modules.ALL`, `ZohoCRM.modules.{scope name}.ALL` or `.CREATE`), record "
             "id, read permission (§5), the caller's mailbox, the caller's `custom` sharing, "
@@ -716,12 +717,12 @@ def _share_one(action: str) -> Schema:
             ],
             "requestBody": {
                 "required": False,
-                "description": "Ignored (docs/contract.md §8).",
+                "description": "Ignored (contract §8).",
                 "content": {"application/json": {"schema": {}}},
             },
             "responses": {
                 "200": json_response(
-                    "docs/contract.md §8.",
+                    "Contract §8.",
                     schema_ref(f"ShareOne.{action}"),
                     {
                         "data": [
@@ -735,7 +736,7 @@ def _share_one(action: str) -> Schema:
                     },
                 ),
                 "400": bad_request(
-                    "docs/contract.md §8: a flat error body.",
+                    "Contract §8: a flat error body.",
                     "API_NOT_SUPPORTED.v8",
                     "INVALID_MODULE",
                     "NOT_SUPPORTED",
@@ -790,7 +791,7 @@ def _share_many(action: str) -> Schema:
             "operationId": f"{action}EmailsOfRecords",
             "summary": f"{'Share' if share else 'Stop sharing'} the caller's mailbox emails of "
             "up to 200 records",
-            "description": "docs/contract.md §8 and docs/contract-decisions.md (bulk bodies): path, "
+            "description": "Contract §8 and docs/contract-decisions.md (bulk bodies): path, "
             "method, version, token, then the body (at most 64 KiB, JSON nested at most 32 "
             "deep, `ids` a list of 1 to 200), then module and scopes. Each id then answers "
             "one `data` entry, in order: 200 when all succeed, 207 when some do, 400 when none "
@@ -821,7 +822,7 @@ def _users() -> Schema:
             "tags": [TAG_SDK],
             "operationId": "getUsers",
             "summary": "The org's users, or the caller (what the SDKs ask on a token's first use)",
-            "description": "docs/contract.md §11 and docs/contract-decisions.md (users and org). Scopes: "
+            "description": "Contract §11 and docs/contract-decisions.md (users and org). Scopes: "
             "`ZohoCRM.users.READ` or `.ALL` (`ZohoCRM.modules.ALL` does not cover them).",
             "security": [{SECURITY: []}],
             "parameters": [
@@ -854,7 +855,7 @@ def _org() -> Schema:
             "tags": [TAG_SDK],
             "operationId": "getOrg",
             "summary": "The caller's org (what the SDKs ask on a token's first use)",
-            "description": "docs/contract.md §11 and docs/contract-decisions.md (users and org). Scopes: "
+            "description": "Contract §11 and docs/contract-decisions.md (users and org). Scopes: "
             "`ZohoCRM.org.READ` or `.ALL`.",
             "security": [{SECURITY: []}],
             "parameters": [_version_param("AnyVersion")],
@@ -895,7 +896,7 @@ def _token() -> Schema:
             "tags": [TAG_OAUTH],
             "operationId": "oauthToken",
             "summary": "Zoho Accounts' token endpoint",
-            "description": "docs/contract.md §9 and docs/contract-decisions.md (OAuth): "
+            "description": "Contract §9 and docs/contract-decisions.md (OAuth): "
             "`authorization_code` (client_id, client_secret, redirect_uri, code), "
             "`refresh_token` (client_id, client_secret, refresh_token), `client_credentials` "
             "(client_id, client_secret, scope, soid=ZohoCRM.<org id>). Errors are HTTP 200 "
@@ -932,7 +933,7 @@ def _revoke() -> Schema:
             "tags": [TAG_OAUTH],
             "operationId": "oauthRevoke",
             "summary": "Revoke a refresh token (and its access tokens) or an access token",
-            "description": "docs/contract.md §9 and docs/contract-decisions.md: `token` from the query "
+            "description": "Contract §9 and docs/contract-decisions.md: `token` from the query "
             'or a form body. The answer is always `{"status":"success"}`: it reveals '
             "nothing about the token.",
             "security": [],
@@ -1010,7 +1011,7 @@ def _admin(operation_id: str, summary: str, description: str, body: Schema | Non
 
 
 def _fixture_schemas() -> dict[str, Schema]:
-    """docs/contract.md §10's fixture format; unknown keys are an error that names the key."""
+    """Contract §10's fixture format; unknown keys are an error that names the key."""
     ident: Schema = {"type": "string", "pattern": ID_PATTERN}
     text: Schema = {"type": "string", "minLength": 1, "maxLength": 250}
     ids: Schema = {"type": ["array", "null"], "uniqueItems": True, "items": ident}
@@ -1155,7 +1156,7 @@ def _paths() -> dict[str, Schema]:
         "/__emailshare/load": _admin(
             "adminLoad",
             "Load a fixture document, all or nothing",
-            "docs/contract.md §10 and docs/contract-decisions.md (fixtures): JSON or YAML, at most "
+            "Contract §10 and docs/contract-decisions.md (fixtures): JSON or YAML, at most "
             "16 MiB. An org with the id of a stored org replaces it wholly.",
             {
                 "required": True,
@@ -1218,9 +1219,9 @@ def document() -> dict[str, Any]:
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "tags": [
-            {"name": TAG_SHARING, "description": "docs/contract.md §1-§8"},
-            {"name": TAG_SDK, "description": "docs/contract.md §11: what the official SDKs read"},
-            {"name": TAG_OAUTH, "description": "docs/contract.md §9: Zoho Accounts"},
+            {"name": TAG_SHARING, "description": "Contract §1-§8"},
+            {"name": TAG_SDK, "description": "Contract §11: what the official SDKs read"},
+            {"name": TAG_OAUTH, "description": "Contract §9: Zoho Accounts"},
             {"name": TAG_OPS, "description": "Health, readiness, this document"},
             {"name": TAG_ADMIN, "description": f"Off unless `--admin-key`; `{ADMIN_HEADER}`"},
         ],
@@ -1231,7 +1232,7 @@ def document() -> dict[str, Any]:
                     "type": "apiKey",
                     "in": "header",
                     "name": "Authorization",
-                    "description": "`Zoho-oauthtoken <access token>` (docs/contract.md §4). Tokens "
+                    "description": "`Zoho-oauthtoken <access token>` (contract §4). Tokens "
                     "look like `1000.` + 32 hex + `.` + 32 hex and live 3600 s by default.",
                 },
                 ADMIN_SECURITY: {

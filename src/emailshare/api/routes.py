@@ -52,7 +52,7 @@ def _require_get(request: Request) -> None:
 
 
 async def caller(request: Request) -> Caller:
-    """The authenticated caller of this request (check 4 of docs/contract.md section 3)."""
+    """The authenticated caller of this request (check 4 of docs/contract.md §3)."""
     state = request.app.state
     await state.freshness.check()
     return await authenticate(

@@ -12,7 +12,7 @@ from emailshare.client.errors import ZohoAPIError
 from emailshare.client.flow import Call, error_of
 from emailshare.client.models import ActionResult, CurrentUser, Org, SharingDetails
 
-# The share/unshare APIs exist in v8 only (docs/contract.md section 8).
+# The share/unshare APIs exist in v8 only (docs/contract.md §8).
 ACTIONS_VERSION = "v8"
 
 Verb = Literal["share", "unshare"]

@@ -112,12 +112,12 @@ class TooManyRequests(ZohoError):
 
 
 def invalid_record_path() -> InvalidData:
-    """The answer for a bad or unknown record id in the URL (docs/contract.md section 5)."""
+    """The answer for a bad or unknown record id in the URL (docs/contract.md §5)."""
     return InvalidData({"resource_path_index": 1})
 
 
 def no_read_permission() -> NoPermission:
-    """The answer when the caller may not read the record (docs/contract.md section 5)."""
+    """The answer when the caller may not read the record (docs/contract.md §5)."""
     return NoPermission({"permissions": ["Crm_Implied_View_Emails"]})
 
 

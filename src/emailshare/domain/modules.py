@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Canonical api name -> scope name (docs/contract.md section 2).
+# Canonical api name -> scope name (docs/contract.md §2).
 SUPPORTED: dict[str, str] = {
     "Leads": "leads",
     "Accounts": "accounts",
@@ -34,7 +34,7 @@ UNSUPPORTED: tuple[str, ...] = (
 # Modules whose records gather the emails of their contacts (``all_contacts_emails``).
 GATHERS_CONTACTS: frozenset[str] = frozenset({"Accounts", "Deals"})
 
-# Modules that take record-level email sharing (docs/contract.md section 8), besides custom ones.
+# Modules that take record-level email sharing (docs/contract.md §8), besides custom ones.
 SHARE_EMAILS_STANDARD: frozenset[str] = frozenset({"Leads", "Contacts"})
 
 CUSTOM_SCOPE = "custom"

@@ -1,4 +1,4 @@
-"""The sharing rules, in one pure module (docs/contract.md sections 5 and 6, the **[model]** parts).
+"""The sharing rules, in one pure module (docs/contract.md §§5 and 6, the **[model]** parts).
 
 Two entry points serve two callers:
 

@@ -1,4 +1,4 @@
-"""OAuth scope checks, compared case-insensitively as Zoho does (docs/contract.md section 4)."""
+"""OAuth scope checks, compared case-insensitively as Zoho does (docs/contract.md §4)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def require_details_read(granted: frozenset[str], scope_name: str) -> None:
 
 
 def require_share_write(granted: frozenset[str], scope_name: str) -> None:
-    """Scopes for ``actions/share_emails`` and ``unshare_emails`` (docs/contract.md section 8)."""
+    """Scopes for ``actions/share_emails`` and ``unshare_emails`` (docs/contract.md §8)."""
     if not _any(
         granted,
         "ZohoCRM.modules.ALL",

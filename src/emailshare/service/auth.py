@@ -1,4 +1,4 @@
-"""Who is calling: the ``Authorization`` header to an authenticated caller (docs/contract.md section 4)."""
+"""Who is calling: the ``Authorization`` header to an authenticated caller (docs/contract.md §4)."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ async def sharing_details(
     record_text: str,
     publics_of: PublicSharers | None = None,
 ) -> rules.SharingDetails:
-    """Checks 5 to 8 of docs/contract.md section 3, then the answer of section 6.
+    """Checks 5 to 8 of docs/contract.md §3, then the answer of section 6.
 
     ``publics_of`` may serve the org's public sharers from a cache (they are the same for
     every record of the org); by default they are read from the store.

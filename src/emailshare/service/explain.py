@@ -1,7 +1,7 @@
 """Explain an answer: for a caller and a record, every check and rule, from the pure rules.
 
 Given a whole org (read back by ``storage.snapshot``), :func:`explain` walks the checks of
-docs/contract.md section 3 that depend on the caller and the record, in order, as a request with a
+docs/contract.md §3 that depend on the caller and the record, in order, as a request with a
 valid token holding every scope would meet them: the caller's status (a token of a user who is
 not active is ``INVALID_TOKEN``), the module, the record, who may read it (section 5, every
 rule with the fact behind it), then each user of the org and why they are in or out of
@@ -37,7 +37,7 @@ MAX_MODULE_NAME = 100  # as the live endpoint: longer names are never a custom m
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One check of docs/contract.md section 3, as this caller and record meet it."""
+    """One check of docs/contract.md §3, as this caller and record meet it."""
 
     name: str
     passed: bool
@@ -46,7 +46,7 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """One rule of docs/contract.md section 5 and whether it holds here."""
+    """One rule of docs/contract.md §5 and whether it holds here."""
 
     rule: ReadRule
     holds: bool
@@ -404,7 +404,7 @@ def as_text(exp: Explanation, status: int, body: str) -> str:
         f"record  {target}",
         f"org     {exp.org.name} ({exp.org.id})",
         "",
-        "checks (docs/contract.md section 3, in order; the first failing one answers)",
+        "checks (docs/contract.md §3, in order; the first failing one answers)",
         *_table([(_mark(k.passed), k.name, k.detail) for k in exp.checks]),
     ]
     if exp.read is not None:

@@ -1,4 +1,4 @@
-"""Parse and validate fixture documents (docs/contract.md section 10) into domain values.
+"""Parse and validate fixture documents (docs/contract.md §10) into domain values.
 
 Validation is complete before anything touches the store, so a bad document changes nothing.
 Every error names the place: ``orgs[0].users[2].mailbox.protocol: ...``.

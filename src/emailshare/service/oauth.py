@@ -1,4 +1,4 @@
-"""Zoho Accounts' token endpoint, as the official SDKs use it (docs/contract.md section 9).
+"""Zoho Accounts' token endpoint, as the official SDKs use it (docs/contract.md §9).
 
 Errors are values Zoho answers with HTTP 200 and ``{"error": …}``; they never say more than
 Zoho would (an unknown client and a bad secret are told apart, as Zoho does).

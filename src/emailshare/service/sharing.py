@@ -1,4 +1,4 @@
-"""Record-level email sharing: ``actions/share_emails`` and ``unshare_emails`` (docs/contract.md §8).
+"""Record-level email sharing: ``actions/share_emails``, ``unshare_emails`` (docs/contract.md §8).
 
 Every id of a request is checked and written inside one store transaction, so each id is
 applied atomically and a bulk request is all-or-nothing per id. Whether a share already
