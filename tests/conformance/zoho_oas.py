@@ -1,7 +1,11 @@
 """Zoho's own OpenAPI file for "Get Email Shared Details", made usable against our server.
 
-``../shared/zoho-oas/email_sharing_details.json`` is read as Zoho ships it and changed only in
-memory (the file is never copied into this repository):
+Zoho's files (from Zoho's ``crm-oas`` repository) are not part of this repository. They are
+looked for in ``$EMAILSHARE_ZOHO_OAS_DIR``, else in ``../shared/zoho-oas`` beside the checkout
+(:func:`locate`); when neither is there, the tests that need them are skipped and say why, but a
+set ``EMAILSHARE_ZOHO_OAS_DIR`` without the files is a failure (CI sets it). ``python -m
+tests.conformance.zoho_oas`` prints which case holds. ``email_sharing_details.json`` is read as
+Zoho ships it and changed only in memory (the file is never copied into this repository):
 
 1. mechanical fixes, without which no tool can use the file here: its one remote ``$ref`` (the
    OAuth2 security scheme on raw.githubusercontent.com) is inlined from the local copy of
@@ -37,10 +41,13 @@ from typing import Any, Literal
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OAS_DIR_ENV = "EMAILSHARE_ZOHO_OAS_DIR"
+DEFAULT_OAS_DIR = REPO_ROOT.parent / "shared" / "zoho-oas"
 SPEC_FILE = "email_sharing_details.json"
+COMMON_FILE = "common.json"  # holds the one component SPEC_FILE refers to remotely
+REQUIRED_FILES = (SPEC_FILE, COMMON_FILE)
 
 # Zoho's files point at their GitHub repository for shared components; the same files are
-# in ../shared/zoho-oas. Nothing here is ever fetched.
+# in the local folder. Nothing here is ever fetched.
 ZOHO_REMOTE_PREFIX = (
     "https://raw.githubusercontent.com/Zohocorp-Pvt-Ltd/crm-oas/refs/heads/main/v8.0/"
 )
@@ -64,19 +71,62 @@ def path_for(version: str) -> str:
     return ZOHO_PATH.replace("/v8/", f"/{version}/")
 
 
+@dataclass(frozen=True)
+class Location:
+    """Where Zoho's OpenAPI files are looked for, and whether the tests needing them run.
+
+    ``skip_reason`` is set only when nobody asked for the files (no ``$EMAILSHARE_ZOHO_OAS_DIR``)
+    and there are none beside the checkout. A folder that was asked for, or that exists, is
+    used as it is: files missing there make the tests fail, never skip.
+    """
+
+    directory: Path
+    source: str
+    skip_reason: str | None = None
+
+
+def locate() -> Location:
+    """``$EMAILSHARE_ZOHO_OAS_DIR`` when set (even empty), else ``../shared/zoho-oas``."""
+    if OAS_DIR_ENV in os.environ:
+        return Location(Path(os.environ[OAS_DIR_ENV]), f"${OAS_DIR_ENV}")
+    if DEFAULT_OAS_DIR.is_dir():
+        return Location(DEFAULT_OAS_DIR, "../shared/zoho-oas beside the checkout")
+    return Location(
+        DEFAULT_OAS_DIR,
+        "neither",
+        f"Zoho's OpenAPI files not found: set {OAS_DIR_ENV}=<folder with {SPEC_FILE} and "
+        f"{COMMON_FILE}> to run these tests ({OAS_DIR_ENV} is unset and {DEFAULT_OAS_DIR} "
+        "does not exist)",
+    )
+
+
+def report(location: Location) -> str:
+    """One line for people: whether the Zoho OpenAPI tests run, and with which files or why not."""
+    name = "Zoho's OpenAPI conformance tests (tests/conformance/test_zoho_openapi.py)"
+    if location.skip_reason:
+        return f"{name}: skipped. {location.skip_reason}"
+    missing = [f for f in REQUIRED_FILES if not (location.directory / f).is_file()]
+    if missing:
+        return f"{name}: fail, {location.source} = {location.directory} lacks {', '.join(missing)}"
+    return f"{name}: ran, with Zoho's files in {location.directory} (from {location.source})"
+
+
 def oas_dir() -> Path:
-    """Where Zoho's OpenAPI files are: ``$EMAILSHARE_ZOHO_OAS_DIR`` or ``../shared/zoho-oas``."""
-    override = os.environ.get(OAS_DIR_ENV)
-    return Path(override) if override else REPO_ROOT.parent / "shared" / "zoho-oas"
+    """The folder :func:`locate` chose (whether or not it holds the files)."""
+    return locate().directory
 
 
 def read_oas(name: str, directory: Path | None = None) -> dict[str, Any]:
     """One of Zoho's OpenAPI files, parsed, exactly as shipped."""
-    path = (directory or oas_dir()) / name
+    location = Location(directory, "the caller") if directory else locate()
+    path = location.directory / name
+    if location.skip_reason:
+        raise FileNotFoundError(location.skip_reason)
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path} is missing: Zoho's OpenAPI files are expected in ../shared/zoho-oas "
-            f"(or the directory named by ${OAS_DIR_ENV})"
+            f"{path} is missing: {location.source} names {location.directory} as the folder of "
+            f"Zoho's OpenAPI files; put {', '.join(REQUIRED_FILES)} there, or unset "
+            f"{OAS_DIR_ENV} to skip the tests that need them"
         )
     doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return doc
@@ -412,3 +462,7 @@ def build_document(
 def relax_patches(patches: Sequence[Patch] = PATCHES) -> list[Patch]:
     """The entries that let through more than Zoho's file does (each must be proven needed)."""
     return [p for p in patches if p.kind == "relax"]
+
+
+if __name__ == "__main__":
+    print(report(locate()))
