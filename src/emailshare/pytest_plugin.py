@@ -10,9 +10,9 @@ Fixtures (each gives a fresh store per test, holding the test's fixture document
   ``httpx.ASGITransport``, in-memory SQLite; ``emailshare_async_app`` is its async form;
 - ``emailshare_any``: each test twice, once in-process and once on a server.
 
-The document comes from ``@pytest.mark.emailshare(fixture=...)`` (a path, a dict, or JSON/YAML
-text), else from the ``emailshare_fixture`` fixture, which a conftest may override; else the
-store starts empty. See docs/quickstart-pytest.md.
+The document comes from ``@pytest.mark.emailshare(fixture=...)`` (a path, a dict, JSON/YAML
+text, or a list of domain ``Org`` values), else from the ``emailshare_fixture`` fixture, which
+a conftest may override; else the store starts empty. See docs/quickstart-pytest.md.
 
 Nothing heavy is imported here: pytest loads this module in every run of an environment where
 emailshare is installed.
@@ -31,6 +31,7 @@ import pytest
 from emailshare.config import Settings  # stdlib only: cheap to import with pytest
 
 if TYPE_CHECKING:
+    from emailshare.domain.model import Org
     from emailshare.testing import (
         AsyncInProcess,
         Emailshare,
@@ -77,7 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(fixture=None, settings=None): the fixture document the emailshare fixtures "
-        "load (a path, a dict, or JSON/YAML text) and Settings fields to run with",
+        "load (a path, a dict, JSON/YAML text, or a list of Org) and Settings fields to run with",
     )
 
 
@@ -108,7 +109,7 @@ def pytest_runtest_makereport(
 
 @dataclasses.dataclass(frozen=True)
 class _Choice:
-    document: Mapping[str, Any] | None  # parsed and validated already
+    orgs: list[Org] | None  # parsed and validated already
     settings: Mapping[str, Any]
 
 
@@ -135,25 +136,21 @@ def _marker_value(request: pytest.FixtureRequest, key: str, position: int) -> tu
 
 def _choice(request: pytest.FixtureRequest, default: FixtureSource | None) -> _Choice:
     from emailshare.domain.errors import FixtureError
-    from emailshare.service.fixtures import parse_fixture
-    from emailshare.testing import read_fixture
+    from emailshare.testing import fixture_orgs
 
     found, source = _marker_value(request, "fixture", 0)
     if not found:
         source = default
-    document = None
+    orgs = None
     if source is not None:
         # Relative paths: next to the test file first, then from the rootdir.
         problem = None
         try:
-            read = read_fixture(source, (request.path.parent, request.config.rootpath))
-            parse_fixture(read)
+            orgs = fixture_orgs(source, (request.path.parent, request.config.rootpath))
         except FixtureError as exc:  # the message names the bad key: a traceback adds nothing
             problem = str(exc)
         if problem is not None:
             _misuse(f"emailshare fixture document: {problem}")
-        assert isinstance(read, Mapping)  # parse_fixture accepts nothing else
-        document = read
     _, settings = _marker_value(request, "settings", 1)
     if settings is None:
         settings = {}
@@ -165,7 +162,7 @@ def _choice(request: pytest.FixtureRequest, default: FixtureSource | None) -> _C
     unknown = set(settings) - known
     if unknown:
         _misuse(f"@pytest.mark.{MARKER}(settings=...): unknown Settings fields {sorted(unknown)}")
-    return _Choice(document, settings)
+    return _Choice(orgs, settings)
 
 
 def _configured_db(config: pytest.Config) -> str | None:
@@ -228,7 +225,8 @@ def emailshare_fixture() -> FixtureSource | None:
     """The fixture document of tests that have no ``emailshare`` marker: none (an empty store).
 
     Override it (in a conftest, module or class) to give many tests one document: return a
-    path, a dict, or JSON/YAML text. A marker's ``fixture=`` wins over it.
+    path, a dict, JSON/YAML text, or a list of :class:`~emailshare.domain.model.Org`. A
+    marker's ``fixture=`` wins over it.
     """
     return None
 
@@ -249,7 +247,7 @@ def emailshare_server(
     db_url = _fresh_db(request.config, f"sqlite:///{work / 'emailshare.db'}")
     server = start_server(
         db_url=db_url,
-        fixture=choice.document,
+        fixture=choice.orgs,
         args=_server_args(choice.settings),
         workdir=work,
     )
@@ -296,10 +294,10 @@ def emailshare_shared_server(
             + server.log()[-_LOG_TAIL:],
             pytrace=False,
         )
-    if choice.document is None:
+    if choice.orgs is None:
         server.reset()
     else:
-        server.load(choice.document, reset=True)
+        server.load(choice.orgs, reset=True)
     _watch(request, server)
     return server
 
@@ -323,7 +321,7 @@ def emailshare_app(
 
     choice = _choice(request, emailshare_fixture)
     settings = _settings(choice, _in_process_db(request.config))
-    with InProcess(fixture=choice.document, settings=settings) as app:
+    with InProcess(fixture=choice.orgs, settings=settings) as app:
         yield app
 
 
@@ -339,7 +337,7 @@ async def emailshare_async_app(
 
     choice = _choice(request, emailshare_fixture)
     settings = _settings(choice, _in_process_db(request.config))
-    async with AsyncInProcess(fixture=choice.document, settings=settings) as app:
+    async with AsyncInProcess(fixture=choice.orgs, settings=settings) as app:
         yield app
 
 

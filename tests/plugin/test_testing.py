@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from pathlib import Path
 
 import pytest
 
 from emailshare.domain.errors import FixtureError
+from emailshare.domain.model import Record
+from emailshare.service.fixtures import write_fixture
 from emailshare.testing import (
     Emailshare,
     InProcess,
     ServerProcess,
+    fixture_orgs,
     load_fixture,
     mint_token,
     read_fixture,
@@ -137,3 +141,22 @@ def test_running_server_takes_fixture_text_and_has_the_helpers() -> None:
         org = srv.client.get("/crm/v8/org", headers=auth(srv.token(RITA))).json()["org"][0]
         assert org["company_name"] == "Reloaded"
     assert srv.proc.poll() is not None
+
+
+def test_orgs_built_in_code_are_a_fixture_source_held_to_the_parsers_rules() -> None:
+    """Domain values go through the one writer and the one parser, in-process and on a server."""
+    orgs = fixture_orgs(small("Built"))
+    assert read_fixture(orgs) == write_fixture(orgs)
+    with running_app(fixture=orgs) as app:
+        org = app.client.get("/crm/v8/org", headers=auth(app.token(RITA))).json()["org"][0]
+        assert org["company_name"] == "Built"
+        app.load(tuple(fixture_orgs(small("Again"))))
+        org = app.client.get("/crm/v8/org", headers=auth(app.token(RITA))).json()["org"][0]
+        assert org["company_name"] == "Again"
+    with running_server(fixture=orgs) as srv:
+        org = srv.client.get("/crm/v8/org", headers=auth(srv.token(RITA))).json()["org"][0]
+        assert org["company_name"] == "Built"
+    [good] = orgs
+    dangling = dataclasses.replace(good, records=(Record("Leads", 5, "", owner=99),))
+    with pytest.raises(FixtureError, match=r"\$\.orgs\[0\]\.records\[0\]\.owner: undefined user"):
+        fixture_orgs([dangling])

@@ -11,7 +11,6 @@ import hmac
 import os
 import time
 from importlib import resources
-from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -32,7 +31,7 @@ from emailshare.domain.errors import (
 from emailshare.domain.model import Org
 from emailshare.service import admin
 from emailshare.service import explain as explaining
-from emailshare.service.fixtures import parse_fixture, parse_id, parse_text
+from emailshare.service.fixtures import parse_fixture, parse_id, parse_text, write_fixture
 from emailshare.storage import snapshot
 
 MAX_FIXTURE = 16 * 1024 * 1024
@@ -123,58 +122,6 @@ def _id_param(request: Request, name: str) -> int | None:
     return value
 
 
-def org_document(org: Org) -> dict[str, Any]:
-    """An org in the fixture format (docs/contract.md §10), without clients and tokens: what
-    ``POST /__emailshare/load`` takes back."""
-    return {
-        "id": str(org.id),
-        "name": org.name,
-        "data_sharing": {m: lvl.value for m, lvl in org.data_sharing.items()},
-        "custom_modules": list(org.custom_modules),
-        "roles": [
-            {
-                "id": str(r.id),
-                "name": r.name,
-                "reports_to": None if r.reports_to is None else str(r.reports_to),
-            }
-            for r in org.roles
-        ],
-        "users": [
-            {
-                "id": str(u.id),
-                "name": u.name,
-                "email": u.email,
-                "status": u.status.value,
-                "profile": u.profile.value,
-                "role": None if u.role is None else str(u.role),
-                "mailbox": (
-                    {
-                        "protocol": u.mailbox.protocol.value,
-                        "address": u.mailbox.address,
-                        "enabled": u.mailbox.enabled,
-                    }
-                    if u.mailbox
-                    else None
-                ),
-                "email_sharing": u.email_sharing.value,
-            }
-            for u in org.users
-        ],
-        "records": [
-            {
-                "module": r.module,
-                "id": str(r.id),
-                "name": r.name,
-                "owner": str(r.owner),
-                "shared_with": [str(u) for u in sorted(r.shared_with)],
-                "emails_shared_by": [str(u) for u in sorted(r.emails_shared_by)],
-                "deleted": r.deleted,
-            }
-            for r in org.records
-        ],
-    }
-
-
 async def state(request: Request) -> Response:
     """``GET /__emailshare/state[?org=ID][&summary=1]``: the store's orgs, as a fixture document.
 
@@ -196,7 +143,7 @@ async def state(request: Request) -> Response:
     orgs = [org for i in ids if (org := await snapshot.read_org(db, i)) is not None]
     if org_id is not None and not orgs:
         raise _param_error("org", "no such org")
-    return routes.ok(wire.dumps({"orgs": [org_document(o) for o in orgs]}))
+    return routes.ok(wire.dumps(write_fixture(orgs)))
 
 
 async def requests(request: Request) -> Response:

@@ -30,6 +30,7 @@ from emailshare.testing.store import (
     _is_text,
     load_fixture,
     mint_token,
+    read_fixture,
     reset_store,
 )
 
@@ -131,9 +132,9 @@ class ServerProcess:
 
 def _fixture_file(source: FixtureSource, workdir: Path) -> str:
     """A file ``emailshare serve --load`` can read holding ``source``."""
-    if isinstance(source, Mapping):
+    if isinstance(source, Mapping | list | tuple):
         path = workdir / "fixture.json"
-        path.write_text(json.dumps(source), encoding="utf-8")
+        path.write_text(json.dumps(read_fixture(source)), encoding="utf-8")
         return os.fspath(path)
     if isinstance(source, bytes | str) and (isinstance(source, bytes) or _is_text(source)):
         path = workdir / "fixture.yaml"  # read as JSON first, then YAML

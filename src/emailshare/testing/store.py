@@ -16,16 +16,20 @@ from collections.abc import (
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
+from emailshare.domain.model import Org  # plain values, standard library only
+
 if TYPE_CHECKING:
     import httpx
 
-    from emailshare.domain.model import Org
     from emailshare.service.admin import LoadSummary
     from emailshare.storage.repo import Store
 
 T = TypeVar("T")
-#: A fixture document: a path to a JSON/YAML file, the parsed document, or its JSON/YAML text.
-FixtureSource: TypeAlias = Mapping[str, Any] | str | bytes | os.PathLike[str]
+#: A fixture document: a path to a JSON/YAML file, the parsed document, its JSON/YAML text, or
+#: the orgs themselves as domain values (a list or tuple of :class:`~emailshare.domain.model.Org`).
+FixtureSource: TypeAlias = (
+    Mapping[str, Any] | list[Org] | tuple[Org, ...] | str | bytes | os.PathLike[str]
+)
 
 #: Scopes of tokens minted by the helpers: the endpoint, and what the official SDKs call first.
 DEFAULT_SCOPES: tuple[str, ...] = ("ZohoCRM.modules.ALL", "ZohoCRM.users.READ", "ZohoCRM.org.READ")
@@ -41,15 +45,18 @@ def _is_text(source: str) -> bool:
 def read_fixture(source: FixtureSource, base_dirs: Sequence[Path] = ()) -> object:
     """The document ``source`` denotes, parsed but not yet validated.
 
-    A mapping is the document itself. ``bytes``, and a ``str`` holding a newline or opening
-    with ``{``, ``orgs:`` or ``---``, are JSON or YAML text. Anything else is a file path; a
-    relative one is looked up in ``base_dirs`` in order, then in the working directory.
-    Raises :class:`~emailshare.domain.errors.FixtureError` for unreadable or malformed input.
+    A mapping is the document itself; orgs (a list or tuple) are written as one. ``bytes``,
+    and a ``str`` holding a newline or opening with ``{``, ``orgs:`` or ``---``, are JSON or
+    YAML text. Anything else is a file path; a relative one is looked up in ``base_dirs`` in
+    order, then in the working directory. Raises
+    :class:`~emailshare.domain.errors.FixtureError` for unreadable or malformed input.
     """
-    from emailshare.service.fixtures import parse_text, read_document
+    from emailshare.service.fixtures import parse_text, read_document, write_fixture
 
     if isinstance(source, Mapping):
         return source
+    if isinstance(source, list | tuple):
+        return write_fixture(source)
     if isinstance(source, bytes):
         return parse_text(source.decode("utf-8"))
     if isinstance(source, str) and _is_text(source):
@@ -61,7 +68,11 @@ def read_fixture(source: FixtureSource, base_dirs: Sequence[Path] = ()) -> objec
 
 
 def fixture_orgs(source: FixtureSource, base_dirs: Sequence[Path] = ()) -> list[Org]:
-    """Read and validate a fixture document wholly (nothing is written anywhere)."""
+    """Read and validate a fixture document wholly (nothing is written anywhere).
+
+    Orgs given as domain values are validated too: written as a document and parsed back, so
+    that an org built in code is held to the same rules as a file.
+    """
     from emailshare.service.fixtures import parse_fixture
 
     return parse_fixture(read_fixture(source, base_dirs))
