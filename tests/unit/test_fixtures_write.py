@@ -202,6 +202,7 @@ def test_an_org_without_clients_and_tokens_is_written_without_those_keys() -> No
         "roles": [],
         "users": [],
         "records": [],
+        "emails": [],
     }
 
 

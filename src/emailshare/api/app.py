@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route
 from emailshare.api import (
     actions,
     admin,
+    emails,
     errors,
     limits,
     oauth,
@@ -28,6 +29,7 @@ from emailshare.domain.rules import ShareFromUser
 from emailshare.service.cache import BoundedCache, Freshness, PublicSharersCache
 from emailshare.storage import migrate
 from emailshare.storage.db import StoreUnavailable, connect
+from emailshare.storage.emails import EmailStore
 from emailshare.storage.repo import Store
 
 # Handlers check the method themselves, after the path, as Zoho orders its checks.
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             await migrate.upgrade(db)
             app.state.store = Store(db)
+            app.state.email_store = EmailStore(db)
             app.state.callers = BoundedCache(settings.cache_size)
             app.state.answers = BoundedCache(
                 settings.cache_size, settings.cache_mb << 20, weigh=answer_weight
@@ -72,6 +75,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 methods=ANY,
             ),
             Route("/crm/{version}/{module}/actions/{action}", actions.share_many, methods=ANY),
+            Route(emails.EMAILS_ROUTE, emails.list_emails, methods=ANY),
+            Route(emails.EMAIL_ROUTE, emails.open_email, methods=ANY),
             Route("/crm/{version}/users", routes.users, methods=ANY),
             Route("/oauth/v2/token", oauth.token, methods=ANY),
             Route("/oauth/v2/token/revoke", oauth.revoke, methods=ANY),

@@ -46,6 +46,19 @@ def now(request: Request) -> int:
     return int(settings.clock())
 
 
+def require_version(version: str) -> None:
+    """Check 3 of docs/contract.md §3 for the record endpoints (details, emails): v4 to v8."""
+    if version not in DETAILS_VERSIONS:
+        if version in OLD_VERSIONS:
+            raise ApiNotSupported({"supported_version": 4})
+        raise InvalidUrlPattern()
+
+
+def require_get(request: Request) -> None:
+    """Check 2 of docs/contract.md §3: the method, after the path's shape."""
+    _require_get(request)
+
+
 def _require_get(request: Request) -> None:
     if request.method != "GET":
         raise InvalidRequestMethod()
@@ -110,11 +123,7 @@ _SUFFIX = "/__emails_sharing_details"
 async def sharing_details(request: Request) -> Response:
     """``GET /crm/{version}/{module}/{record_id}/__emails_sharing_details``."""
     _require_get(request)
-    version = request.path_params["version"]
-    if version not in DETAILS_VERSIONS:
-        if version in OLD_VERSIONS:
-            raise ApiNotSupported({"supported_version": 4})
-        raise InvalidUrlPattern()
+    require_version(request.path_params["version"])
     # The answer depends only on the token, the module and record as written, and the store:
     # reuse it while the store has not changed at all (service.cache) and the token lives.
     state = request.app.state

@@ -123,3 +123,29 @@ def no_read_permission() -> NoPermission:
 
 class FixtureError(ValueError):
     """A fixture document that cannot be loaded; the message names the bad key or id."""
+
+
+def invalid_param(name: str) -> InvalidData:
+    """A bad query parameter of the emails calls (docs/contract.md §12.2)."""
+    return InvalidData({"param_name": name}, "invalid data")
+
+
+def invalid_message_id() -> InvalidData:
+    """A message id that is not an email of the record (docs/contract.md §12.5)."""
+    return InvalidData({"resource_path_index": 3}, "Invalid message id has been provided")
+
+
+def colleague_not_shared() -> NoPermission:
+    """A colleague's mailbox emails the caller may not read (docs/contract.md §12.3)."""
+    return NoPermission(
+        {},
+        "Your colleague has not provided viewing permissions for the email messages related"
+        " to this record.",
+    )
+
+
+def not_in_mailbox() -> NoPermission:
+    """A mailbox email of another owner than the one asked for (docs/contract.md §12.5)."""
+    return NoPermission(
+        {}, "Do not have any email with this message id in user configured email account"
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from emailshare.domain.mail import OrgMail
+
 
 class Status(StrEnum):
     ACTIVE = "active"
@@ -110,6 +112,7 @@ class Org:
     records: tuple[Record, ...] = ()
     clients: tuple[Client, ...] = ()
     tokens: tuple[FixedToken, ...] = ()
+    mail: OrgMail = field(default_factory=OrgMail)  # emails and what ties them to records
 
     def sharing_of(self, module: str) -> DataSharing:
         """The org's data-sharing default for a module (``private`` unless named)."""

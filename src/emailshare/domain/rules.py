@@ -76,23 +76,53 @@ class ShareDecision(StrEnum):
 _INCLUDED = frozenset({ShareDecision.CALLER, ShareDecision.PUBLIC, ShareDecision.CUSTOM_SHARED})
 
 
-def share_decision(user: User, caller_id: int, emails_shared_by: frozenset[int]) -> ShareDecision:
-    """Whether ``user``'s mailbox emails on the record are readable by the caller, and why."""
-    if user.status.value != "active":
+@dataclass(frozen=True, slots=True)
+class MailboxFacts:
+    """What decides whether a caller may read one user's mailbox emails on one record."""
+
+    active: bool
+    has_mailbox: bool
+    mailbox_enabled: bool
+    is_caller: bool
+    email_sharing: EmailSharing
+    shared_this_record: bool  # the user's record-level email share of the record is on
+
+
+def mailbox_decision(facts: MailboxFacts) -> ShareDecision:
+    """Whose mailbox emails on a record the caller may read, and why: the one definition.
+
+    ``share_from_users`` (docs/contract.md §6) and the emails a caller may list
+    (docs/contract.md §12.3) both come from this function.
+    """
+    if not facts.active:
         return ShareDecision.NOT_ACTIVE
-    if user.mailbox is None:
+    if not facts.has_mailbox:
         return ShareDecision.NO_MAILBOX
-    if not user.mailbox.enabled:
+    if not facts.mailbox_enabled:
         return ShareDecision.MAILBOX_DISABLED
-    if user.id == caller_id:
+    if facts.is_caller:
         return ShareDecision.CALLER
-    if user.email_sharing is EmailSharing.PUBLIC:
+    if facts.email_sharing is EmailSharing.PUBLIC:
         return ShareDecision.PUBLIC
-    if user.email_sharing is EmailSharing.CUSTOM:
-        if user.id in emails_shared_by:
+    if facts.email_sharing is EmailSharing.CUSTOM:
+        if facts.shared_this_record:
             return ShareDecision.CUSTOM_SHARED
         return ShareDecision.CUSTOM_NOT_SHARED
     return ShareDecision.PRIVATE
+
+
+def share_decision(user: User, caller_id: int, emails_shared_by: frozenset[int]) -> ShareDecision:
+    """Whether ``user``'s mailbox emails on the record are readable by the caller, and why."""
+    return mailbox_decision(
+        MailboxFacts(
+            active=user.status.value == "active",
+            has_mailbox=user.mailbox is not None,
+            mailbox_enabled=user.mailbox is not None and user.mailbox.enabled,
+            is_caller=user.id == caller_id,
+            email_sharing=user.email_sharing,
+            shared_this_record=user.id in emails_shared_by,
+        )
+    )
 
 
 def order_key(name: str, user_id: int) -> tuple[str, int]:
@@ -166,15 +196,21 @@ def share_decisions(org: Org, caller: User, record: Record) -> dict[int, ShareDe
     return {u.id: share_decision(u, caller.id, record.emails_shared_by) for u in org.users}
 
 
+def readable_mailboxes(org: Org, caller: User, record: Record) -> frozenset[int]:
+    """S: the users whose mailbox emails on ``record`` the caller may read; that is
+    ``share_from_users`` without its cap of 50 (docs/contract.md §12.3)."""
+    return frozenset(uid for uid, d in share_decisions(org, caller, record).items() if d.included)
+
+
 def sharing_details(
     org: Org, caller: User, record: Record, gathers_contacts: bool
 ) -> SharingDetails:
     """The whole answer for a caller who may read ``record`` (checked apart)."""
-    decisions = share_decisions(org, caller, record)
+    readable = readable_mailboxes(org, caller, record)
     entries = {
         u.id: ShareFromUser(u.id, u.name, u.mailbox.protocol.value)
         for u in org.users
-        if decisions[u.id].included and u.mailbox is not None
+        if u.id in readable and u.mailbox is not None
     }
     me = entries.pop(caller.id, None)
     return assemble(me, entries.values(), gathers_contacts)

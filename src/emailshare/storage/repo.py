@@ -11,6 +11,7 @@ from emailshare.domain.errors import FixtureError
 from emailshare.domain.model import DataSharing, Org
 from emailshare.service.tokens import token_hash
 from emailshare.storage.db import Database, Params, Row, Tx
+from emailshare.storage.emails import insert_mail
 
 
 class Queryable(Protocol):
@@ -389,3 +390,4 @@ async def _insert_org(tx: Tx, org: Org, now: int) -> None:
         await _insert_access_token(
             tx, token_hash(t.access_token), org.id, t.user, t.scopes, now + t.expires_in
         )
+    await insert_mail(tx, org)

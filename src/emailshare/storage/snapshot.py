@@ -24,6 +24,7 @@ from emailshare.domain.model import (
     User,
 )
 from emailshare.storage.db import Row
+from emailshare.storage.emails import read_mail
 from emailshare.storage.repo import Queryable
 
 
@@ -59,7 +60,8 @@ async def list_orgs(q: Queryable) -> list[OrgSummary]:
 async def read_org(q: Queryable, org_id: int) -> Org | None:
     """The org with everything in it (roles, users, records and their shares), or None.
 
-    Users, roles and records come in id order; ``clients`` and ``tokens`` stay empty.
+    Users, roles and records come in id order, emails in load order; ``clients`` and
+    ``tokens`` stay empty.
     """
     row = await q.fetchone("SELECT id, name FROM orgs WHERE id = ?", (org_id,))
     if row is None:
@@ -100,7 +102,8 @@ async def read_org(q: Queryable, org_id: int) -> Org | None:
             (org_id,),
         )
     )
-    return Org(int(row[0]), str(row[1]), sharing, custom, roles, users, records)
+    mail = await read_mail(q, org_id)
+    return Org(int(row[0]), str(row[1]), sharing, custom, roles, users, records, mail=mail)
 
 
 async def _pairs(q: Queryable, table: str, org_id: int) -> dict[int, list[int]]:
