@@ -17,8 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emailshare.testing import ServerProcess, start_server
-from tests.conftest import acme, db_url_for
+from tests.conftest import Served, acme, open_client, serve
 
 KEY = "admin-api-test-key"
 HEADER = "X-Emailshare-Admin-Key"
@@ -79,18 +78,20 @@ ORG_OF = {u["id"]: org["id"] for org in DOC["orgs"] for u in org["users"]}
 
 
 @pytest.fixture(scope="module")
-def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def admin_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("admin")
     fixture = tmp / "explain.json"
     fixture.write_text(json.dumps(DOC))
-    srv = start_server(db_url=db_url_for(tmp), fixture=fixture, args=["--admin-key", KEY])
+    srv = serve(request, tmp, fixture=fixture, admin_key=KEY)
     yield srv
     srv.stop()
 
 
 @pytest.fixture
-def client(admin_server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=admin_server.url, timeout=30) as c:
+def client(admin_server: Served) -> Iterator[httpx.Client]:
+    with open_client(admin_server, timeout=30) as c:
         yield c
 
 
@@ -111,9 +112,9 @@ ADMIN_PATHS = ["state", "requests?limit=5", f"explain?caller={WILL}&record={LEAD
 
 
 @pytest.mark.parametrize("path", [*ADMIN_PATHS, "ui/", "ui/app.js"])
-def test_off_without_an_admin_key_as_if_absent(server: ServerProcess, path: str) -> None:
+def test_off_without_an_admin_key_as_if_absent(server: Served, path: str) -> None:
     """The shared server has no --admin-key: every admin path is an unknown URL."""
-    response = httpx.get(f"{server.url}/__emailshare/{path}", headers={HEADER: KEY})
+    response = server.client.get(f"/__emailshare/{path}", headers={HEADER: KEY})
     assert (response.status_code, response.content) == (404, INVALID_URL_PATTERN)
 
 

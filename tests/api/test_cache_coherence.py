@@ -17,6 +17,10 @@ from emailshare.testing import ServerProcess, start_server
 from tests.builders import auth, oauth_tokens
 from tests.conftest import ACME_FIXTURE, acme, db_url_for
 
+# docs/testing.md: always on a real socket. Two workers and writes by other processes: the caches
+# of real worker processes.
+pytestmark = pytest.mark.socket
+
 ADA = "1000.0000000000000000000000000000a003.00000000000000000000000000000003"
 CARLA = "1000.0000000000000000000000000000a004.00000000000000000000000000000004"
 CARLA_ID = "412463000000500002"

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 
-from emailshare.testing import ServerProcess, start_server
+from tests.conftest import Served, open_client, serve
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
 
@@ -112,8 +112,8 @@ WITHOUT_CONTACTS = (SENT, IMAP, ALL)
 
 
 @pytest.fixture(scope="module")
-def client(server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10.0) as c:
+def client(server: Served) -> Iterator[httpx.Client]:
+    with open_client(server, timeout=10.0) as c:
         yield c
 
 
@@ -651,7 +651,9 @@ def rules_org() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+def own(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
     tmp = tmp_path_factory.mktemp("answers")
     fixture = tmp / "answers.json"
     doc = {
@@ -666,9 +668,9 @@ def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
         ]
     }
     fixture.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    srv = start_server(fixture=fixture, db_url=f"sqlite:///{tmp}/x.db")
+    srv = serve(request, tmp, fixture=fixture, db_url=f"sqlite:///{tmp}/x.db")
     try:
-        with httpx.Client(base_url=srv.url, timeout=10.0) as c:
+        with open_client(srv, timeout=10.0) as c:
             yield c
     finally:
         srv.stop()

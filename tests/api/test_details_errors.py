@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 
-from emailshare.testing import ServerProcess, start_server
+from tests.conftest import Served, open_client, serve
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
 
@@ -109,8 +109,8 @@ def assert_answer(response: httpx.Response, expected: Expected) -> None:
 
 
 @pytest.fixture(scope="module")
-def client(server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10.0) as c:
+def client(server: Served) -> Iterator[httpx.Client]:
+    with open_client(server, timeout=10.0) as c:
         yield c
 
 
@@ -757,13 +757,15 @@ def scope_fixture() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def scope_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+def scope_client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
     tmp = tmp_path_factory.mktemp("scopes")
     fixture = tmp / "scopes.json"
     fixture.write_text(json.dumps(scope_fixture()))
-    srv = start_server(fixture=fixture, db_url=f"sqlite:///{tmp / 'scopes.db'}")
+    srv = serve(request, tmp, fixture=fixture, db_url=f"sqlite:///{tmp / 'scopes.db'}")
     try:
-        with httpx.Client(base_url=srv.url, timeout=10.0) as c:
+        with open_client(srv, timeout=10.0) as c:
             yield c
     finally:
         srv.stop()
@@ -850,13 +852,15 @@ def test_record_ids_are_digit_strings_of_1_to_19_whatever_their_leading_zeros(
 # --- section 7: anything unexpected inside the server -----------------------------------------
 
 
-def test_a_broken_store_is_internal_error_without_any_detail(tmp_path: Path) -> None:
+def test_a_broken_store_is_internal_error_without_any_detail(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     fixture = tmp_path / "scopes.json"
     fixture.write_text(json.dumps(scope_fixture()))
     db_file = tmp_path / "broken.db"
-    srv = start_server(fixture=fixture, db_url=f"sqlite:///{db_file}")
+    srv = serve(request, tmp_path, fixture=fixture, db_url=f"sqlite:///{db_file}")
     try:
-        with httpx.Client(base_url=srv.url, timeout=10.0) as c:
+        with open_client(srv, timeout=10.0) as c:
             path = details_path("Accounts", SCOPE_RECORDS["Accounts"])
             assert_answer(call(c, path, scope_token(0)), sam_answer("Accounts"))
             with sqlite3.connect(db_file) as db:

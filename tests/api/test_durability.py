@@ -26,6 +26,10 @@ from emailshare.testing import ServerProcess, start_server
 from tests.builders import SharingOrg, auth, sharing_org
 from tests.conftest import db_url_for
 
+# docs/testing.md: always on a real socket. SIGKILL of a real server process amid writes, then a
+# restart.
+pytestmark = pytest.mark.socket
+
 MEMBERS, RECORDS, BATCH = 4, 40, 20
 SINGLE = 0.25  # share of single-record requests
 CYCLES = 2  # write, SIGKILL, restart, check: this many times on the same store

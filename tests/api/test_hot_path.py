@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emailshare.testing import ServerProcess, start_server
 from tests.builders import auth
-from tests.conftest import ACME_FIXTURE, db_url_for
+from tests.conftest import ACME_FIXTURE, Served, open_client, serve
 
 ADMIN_KEY = "hot-path-admin-key"
 ADMIN = {"X-Emailshare-Admin-Key": ADMIN_KEY}
@@ -23,11 +22,11 @@ VARIABLE = {b"x-request-id", b"date"}
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def srv(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     tmp: Path = tmp_path_factory.mktemp("hot")
-    server = start_server(
-        db_url=db_url_for(tmp), fixture=ACME_FIXTURE, args=["--admin-key", ADMIN_KEY]
-    )
+    server = serve(request, tmp, fixture=ACME_FIXTURE, admin_key=ADMIN_KEY)
     yield server
     server.stop()
 
@@ -43,9 +42,9 @@ def fixed_headers(r: httpx.Response) -> list[tuple[bytes, bytes]]:
 
 @pytest.mark.parametrize(("path", "status"), [(SEED, 200), (PAT_LEAD, 403)])
 def test_a_cached_answer_is_the_computed_one_byte_for_byte(
-    srv: ServerProcess, path: str, status: int
+    srv: Served, path: str, status: int
 ) -> None:
-    with httpx.Client(base_url=srv.url, timeout=10) as c:  # one worker: its cache answers
+    with open_client(srv, timeout=10) as c:  # one worker: its cache answers
         hits, misses = stats(c)
         first = c.get(path, headers={**auth(WILL), "X-Request-Id": "hot-1"})
         second = c.get(path, headers={**auth(WILL), "X-Request-Id": "hot-2"})
@@ -65,8 +64,8 @@ def test_a_cached_answer_is_the_computed_one_byte_for_byte(
         assert f'route="{route}",method="GET",status="{status}"' in metrics
 
 
-def test_anything_but_a_plain_get_gets_the_full_paths_answer(srv: ServerProcess) -> None:
-    with httpx.Client(base_url=srv.url, timeout=10) as c:
+def test_anything_but_a_plain_get_gets_the_full_paths_answer(srv: Served) -> None:
+    with open_client(srv, timeout=10) as c:
         cached = c.get(SEED, headers=auth(WILL))
         assert c.get(SEED, headers=auth(WILL)).content == cached.content
         # The same request with a query string, another method, no token, a bad scheme: each

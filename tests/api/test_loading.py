@@ -18,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from emailshare.testing import ServerProcess, start_server
+from tests.conftest import Served, open_client, serve
 
 ACME = Path(__file__).parent.parent / "data" / "acme.json"
 
@@ -143,13 +143,13 @@ StartLive = Callable[[], Live]
 
 
 @pytest.fixture
-def live(db: Path) -> Iterator[StartLive]:
+def live(request: pytest.FixtureRequest, db: Path) -> Iterator[StartLive]:
     """``live()`` starts a server on ``db`` (after the test's loads) and stops it at the end."""
-    started: list[tuple[ServerProcess, httpx.Client]] = []
+    started: list[tuple[Served, httpx.Client]] = []
 
     def start() -> Live:
-        srv = start_server(db_url=f"sqlite:///{db}")
-        client = httpx.Client(base_url=srv.url, timeout=10.0)
+        srv = serve(request, db.parent, db_url=f"sqlite:///{db}")
+        client = open_client(srv, timeout=10.0)
         started.append((srv, client))
         return Live(client)
 

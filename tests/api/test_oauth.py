@@ -10,9 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from emailshare.testing import ServerProcess, start_server
 from tests.builders import auth
-from tests.conftest import ACME_FIXTURE, db_url_for
+from tests.conftest import ACME_FIXTURE, Served, open_client, serve
 
 WILL_ID = "412463000001213019"
 ADA_ID = "412463000000500001"
@@ -24,19 +23,21 @@ SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.users.READ"
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = start_server(db_url=db_url_for(tmp_path_factory.mktemp("oauth")), fixture=ACME_FIXTURE)
+def srv(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    server = serve(request, tmp_path_factory.mktemp("oauth"), fixture=ACME_FIXTURE)
     yield server
     server.stop()
 
 
 @pytest.fixture
-def client(srv: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=srv.url, timeout=10) as c:
+def client(srv: Served) -> Iterator[httpx.Client]:
+    with open_client(srv, timeout=10) as c:
         yield c
 
 
-def cli(srv: ServerProcess, *args: str) -> str:
+def cli(srv: Served, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "emailshare", *args, "--db", srv.db_url],
         check=True,
@@ -47,7 +48,7 @@ def cli(srv: ServerProcess, *args: str) -> str:
 
 
 def grant(
-    srv: ServerProcess,
+    srv: Served,
     user: str = WILL_ID,
     issued_at: int | None = None,
     client_id: str = ACME_CLIENT,
@@ -103,7 +104,7 @@ def details_status(c: httpx.Client, token: object) -> int:
 
 
 @pytest.mark.parametrize("multipart", [False, True])
-def test_authorization_code_flow(client: httpx.Client, srv: ServerProcess, multipart: bool) -> None:
+def test_authorization_code_flow(client: httpx.Client, srv: Served, multipart: bool) -> None:
     body = exchange(client, grant(srv), multipart=multipart)
     assert list(body) == [
         "access_token",
@@ -128,13 +129,13 @@ def test_authorization_code_flow(client: httpx.Client, srv: ServerProcess, multi
     assert r.json()["users"][0]["id"] == WILL_ID
 
 
-def test_grant_code_is_single_use(client: httpx.Client, srv: ServerProcess) -> None:
+def test_grant_code_is_single_use(client: httpx.Client, srv: Served) -> None:
     code = grant(srv)
     assert "access_token" in exchange(client, code)
     assert exchange(client, code) == {"error": "invalid_code"}
 
 
-def test_grant_code_expires_after_120_seconds(client: httpx.Client, srv: ServerProcess) -> None:
+def test_grant_code_expires_after_120_seconds(client: httpx.Client, srv: Served) -> None:
     now = int(time.time())
     assert exchange(client, grant(srv, issued_at=now - 121)) == {"error": "invalid_code"}
     assert "access_token" in exchange(client, grant(srv, issued_at=now - 100))
@@ -154,14 +155,14 @@ def test_grant_code_expires_after_120_seconds(client: httpx.Client, srv: ServerP
     ],
 )
 def test_exchange_errors_are_http_200(
-    client: httpx.Client, srv: ServerProcess, overrides: dict[str, str], error: str
+    client: httpx.Client, srv: Served, overrides: dict[str, str], error: str
 ) -> None:
     fields = dict(overrides)
     code = fields.pop("code", None) or grant(srv)
     assert exchange(client, code, extra=fields) == {"error": error}
 
 
-def test_json_body_is_refused(client: httpx.Client, srv: ServerProcess) -> None:
+def test_json_body_is_refused(client: httpx.Client, srv: Served) -> None:
     r = client.post(
         "/oauth/v2/token",
         json={
@@ -175,7 +176,7 @@ def test_json_body_is_refused(client: httpx.Client, srv: ServerProcess) -> None:
     assert (r.status_code, r.json()) == (200, {"error": "invalid_client"})
 
 
-def test_parameters_in_the_query_string(client: httpx.Client, srv: ServerProcess) -> None:
+def test_parameters_in_the_query_string(client: httpx.Client, srv: Served) -> None:
     r = client.post(
         "/oauth/v2/token",
         params={
@@ -189,7 +190,7 @@ def test_parameters_in_the_query_string(client: httpx.Client, srv: ServerProcess
     assert "access_token" in r.json()
 
 
-def test_refresh_gives_access_token_only(client: httpx.Client, srv: ServerProcess) -> None:
+def test_refresh_gives_access_token_only(client: httpx.Client, srv: Served) -> None:
     tokens = exchange(client, grant(srv))
     body = refresh(client, str(tokens["refresh_token"]))
     assert list(body) == ["access_token", "scope", "api_domain", "token_type", "expires_in"]
@@ -200,9 +201,7 @@ def test_refresh_gives_access_token_only(client: httpx.Client, srv: ServerProces
     assert refresh(client, "1000.junk") == {"error": "invalid_code"}
 
 
-def test_sixteenth_access_token_invalidates_the_oldest(
-    client: httpx.Client, srv: ServerProcess
-) -> None:
+def test_sixteenth_access_token_invalidates_the_oldest(client: httpx.Client, srv: Served) -> None:
     tokens = exchange(client, grant(srv))
     issued = [str(tokens["access_token"])]
     issued += [
@@ -213,7 +212,7 @@ def test_sixteenth_access_token_invalidates_the_oldest(
 
 
 def test_twenty_first_refresh_token_invalidates_the_oldest(
-    client: httpx.Client, srv: ServerProcess
+    client: httpx.Client, srv: Served
 ) -> None:
     made = [exchange(client, grant(srv, user=ADA_ID)) for _ in range(21)]
     oldest = made[0]
@@ -226,7 +225,7 @@ def test_twenty_first_refresh_token_invalidates_the_oldest(
 
 @pytest.mark.parametrize("as_form", [False, True])
 def test_revoke_kills_refresh_and_its_access_tokens(
-    client: httpx.Client, srv: ServerProcess, as_form: bool
+    client: httpx.Client, srv: Served, as_form: bool
 ) -> None:
     tokens = exchange(client, grant(srv))
     second = refresh(client, str(tokens["refresh_token"]))["access_token"]
@@ -256,7 +255,7 @@ def test_client_credentials_with_soid(client: httpx.Client) -> None:
         assert body == {"error": "invalid_client"}
 
 
-def test_client_add_and_grant_commands(client: httpx.Client, srv: ServerProcess) -> None:
+def test_client_add_and_grant_commands(client: httpx.Client, srv: Served) -> None:
     out = cli(srv, "client", "add", "--name", "ci", "--redirect-uri", "http://x.test/cb")
     lines = dict(line.split(": ", 1) for line in out.splitlines())
     code = grant(srv, client_id=lines["client_id"])

@@ -21,6 +21,10 @@ from emailshare.testing import InProcess, ServerProcess, start_server
 from tests.builders import auth, one_client_per_worker
 from tests.conftest import ACME_FIXTURE, db_url_for
 
+# docs/testing.md: always on a real socket. What a real server writes to its log, and metrics
+# added up over two workers.
+pytestmark = pytest.mark.socket
+
 ADMIN_KEY = "observability-admin-key"
 ADMIN = {"X-Emailshare-Admin-Key": ADMIN_KEY}
 WILL = "1000.0000000000000000000000000000a001.00000000000000000000000000000001"

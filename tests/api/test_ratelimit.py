@@ -25,6 +25,10 @@ from tests.builders import (
 )
 from tests.conftest import acme, db_url_for
 
+# docs/testing.md: always on a real socket. Credits and requests in flight counted across two real
+# workers.
+pytestmark = pytest.mark.socket
+
 CREDITS = 10
 CONCURRENT = 2
 ADMIN_KEY = "ratelimit-admin-key"

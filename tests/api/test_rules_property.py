@@ -41,7 +41,6 @@ from emailshare.service.fixtures import parse_fixture
 from emailshare.storage import migrate
 from emailshare.storage.db import Database, connect
 from emailshare.storage.repo import Store
-from emailshare.testing import ServerProcess, start_server
 from tests import conftest
 
 MAX_ID = 2**63 - 1
@@ -617,7 +616,7 @@ def _pairs(items: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
 
 @dataclass
 class Live:
-    server: ServerProcess
+    server: conftest.Served
     client: httpx.Client
     runner: asyncio.Runner
     store: Store
@@ -636,16 +635,18 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
     """ONE server for the module, with no fixture; each example loads its own org into it."""
-    server = start_server(db_url=conftest.db_url_for(tmp_path_factory.mktemp("rules-prop")))
+    server = conftest.serve(request, tmp_path_factory.mktemp("rules-prop"))
     runner = asyncio.Runner()
     try:
         db = runner.run(connect(server.db_url, pool_size=2))
         try:
             runner.run(migrate.upgrade(db))
             with (
-                httpx.Client(base_url=server.url, timeout=30.0) as client,
+                conftest.open_client(server, timeout=30.0) as client,
                 ThreadPoolExecutor(8) as pool,
             ):
                 yield Live(server, client, runner, Store(db), db, pool)

@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from emailshare.testing import ServerProcess, start_server
 from tests.builders import auth
-from tests.conftest import ACME_FIXTURE, db_url_for
+from tests.conftest import ACME_FIXTURE, Served, open_client, serve
 
 ADA = "1000.0000000000000000000000000000a003.00000000000000000000000000000003"
 CARLA = "1000.0000000000000000000000000000a004.00000000000000000000000000000004"
@@ -37,16 +36,18 @@ INVALID_PATH_ID = {
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def srv(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     """A server of our own: these tests change state."""
-    server = start_server(db_url=db_url_for(tmp_path_factory.mktemp("share")), fixture=ACME_FIXTURE)
+    server = serve(request, tmp_path_factory.mktemp("share"), fixture=ACME_FIXTURE)
     yield server
     server.stop()
 
 
 @pytest.fixture
-def client(srv: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=srv.url, timeout=10) as c:
+def client(srv: Served) -> Iterator[httpx.Client]:
+    with open_client(srv, timeout=10) as c:
         yield c
 
 
@@ -175,7 +176,7 @@ def test_custom_module_and_case_insensitive_names(client: httpx.Client) -> None:
     assert CARLA_ID in visible(client, ADA, "Projects", PROJECT)
 
 
-def test_scope_needed_to_share(client: httpx.Client, srv: ServerProcess) -> None:
+def test_scope_needed_to_share(client: httpx.Client, srv: Served) -> None:
     r = share(client, WILL_READ_ONLY, "Leads", PAT_LEAD)
     assert (r.status_code, r.json()["code"]) == (401, "OAUTH_SCOPE_MISMATCH")
     for scope, status in [

@@ -15,6 +15,9 @@ from emailshare.testing import ServerProcess, start_server
 from tests.builders import SharingOrg, auth, sharing_org
 from tests.conftest import db_url_for
 
+# docs/testing.md: always on a real socket. Parallel writes through two real workers.
+pytestmark = pytest.mark.socket
+
 MEMBERS, RECORDS, THREADS, OPS_PER_THREAD = 4, 6, 8, 60
 
 

@@ -1,4 +1,7 @@
-"""Servers of the hostile-input tests: their own, so that writes never reach other suites."""
+"""Servers of the hostile-input tests: their own, so that writes never reach other suites.
+
+``hostile`` is always a real server on a real socket (raw bytes go to granian); the modules that
+use it are marked ``socket`` (docs/testing.md)."""
 
 from __future__ import annotations
 

@@ -21,6 +21,10 @@ from emailshare.testing import ServerProcess, start_server
 from tests.conftest import ACME_FIXTURE, acme, db_url_for
 from tests.hostile.rawhttp import TOKENS
 
+# docs/testing.md: always on a real socket. Two workers: every worker (and its cache) refuses what
+# it must.
+pytestmark = pytest.mark.socket
+
 ACME_ORG, GLOBEX_ORG = "412463000000000001", "512463000000000001"
 ACME_RECORDS = {
     "3652397000001790004": "Accounts",

@@ -20,6 +20,9 @@ from tests.hostile import rawhttp as rh
 from tests.hostile.fuzzing import FUZZ
 from tests.hostile.rawhttp import TOKENS
 
+# docs/testing.md: always on a real socket. Raw bytes on a real socket, through granian.
+pytestmark = pytest.mark.socket
+
 NOT_TEXT = re.compile("[\x00-\x1f\x7f\ufffd]")
 
 RECORDS = [

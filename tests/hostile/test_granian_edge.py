@@ -18,6 +18,9 @@ from emailshare.testing import ServerProcess
 from tests.hostile import rawhttp as rh
 from tests.hostile.fuzzing import FUZZ
 
+# docs/testing.md: always on a real socket. What granian itself answers, before the app.
+pytestmark = pytest.mark.socket
+
 NOT_HTTP = [
     b"\x00\xff\xfe\xfd garbage\r\n\r\n",
     b"hello world\r\n\r\n",

@@ -16,6 +16,9 @@ from emailshare.testing import ServerProcess
 from tests.hostile import rawhttp as rh
 from tests.hostile.rawhttp import TOKENS
 
+# docs/testing.md: always on a real socket. Raw bytes on a real socket: granian's limits and ours.
+pytestmark = pytest.mark.socket
+
 SEED = b"/crm/v8/Accounts/3652397000001790004/__emails_sharing_details"
 BULK = b"/crm/v8/Leads/actions/share_emails"
 HOST_AND_CLOSE = len(b"hostemailshare.test") + len(b"connectionclose")

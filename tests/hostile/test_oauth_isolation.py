@@ -10,8 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from emailshare.testing import ServerProcess, start_server
-from tests.conftest import ACME_FIXTURE, db_url_for
+from tests.conftest import ACME_FIXTURE, Served, open_client, serve
 
 ACME_CLIENT, ACME_SECRET = "1000.ACMECLIENT0000000000000000000001", "acme-client-secret"
 ACME_REDIRECT = "http://localhost/callback"
@@ -22,7 +21,7 @@ ACME_RECORD = "/crm/v8/Accounts/3652397000001790004/__emails_sharing_details"
 GLOBEX_RECORD = "/crm/v8/Leads/5124630000001790001/__emails_sharing_details"
 
 
-def cli(srv: ServerProcess, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def cli(srv: Served, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "emailshare", *args, "--db", srv.db_url],
         check=check,
@@ -32,16 +31,16 @@ def cli(srv: ServerProcess, *args: str, check: bool = True) -> subprocess.Comple
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = start_server(
-        db_url=db_url_for(tmp_path_factory.mktemp("oauth-iso")), fixture=ACME_FIXTURE
-    )
+def srv(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    server = serve(request, tmp_path_factory.mktemp("oauth-iso"), fixture=ACME_FIXTURE)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def other(srv: ServerProcess) -> tuple[str, str]:
+def other(srv: Served) -> tuple[str, str]:
     """A second client, not bound to any org (``emailshare client add``)."""
     out = cli(srv, "client", "add", "--name", "other", "--redirect-uri", OTHER_REDIRECT).stdout
     lines = dict(line.split(": ", 1) for line in out.strip().splitlines())
@@ -49,12 +48,12 @@ def other(srv: ServerProcess) -> tuple[str, str]:
 
 
 @pytest.fixture
-def c(srv: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=srv.url, timeout=10) as client:
+def c(srv: Served) -> Iterator[httpx.Client]:
+    with open_client(srv, timeout=10) as client:
         yield client
 
 
-def grant(srv: ServerProcess, client_id: str, user: str) -> str:
+def grant(srv: Served, client_id: str, user: str) -> str:
     return cli(srv, "grant", "--client", client_id, "--user", user, "--scope", SCOPE).stdout.strip()
 
 
@@ -91,7 +90,7 @@ def status(c: httpx.Client, path: str, access: str) -> int:
 
 
 def test_a_grant_code_is_only_the_issuing_clients(
-    c: httpx.Client, srv: ServerProcess, other: tuple[str, str]
+    c: httpx.Client, srv: Served, other: tuple[str, str]
 ) -> None:
     code = grant(srv, ACME_CLIENT, WILL)
     for redirect in (OTHER_REDIRECT, ACME_REDIRECT):
@@ -103,7 +102,7 @@ def test_a_grant_code_is_only_the_issuing_clients(
 
 
 def test_a_refresh_token_is_only_the_issuing_clients(
-    c: httpx.Client, srv: ServerProcess, other: tuple[str, str]
+    c: httpx.Client, srv: Served, other: tuple[str, str]
 ) -> None:
     acme = (ACME_CLIENT, ACME_SECRET)
     refresh = by_code(c, acme, ACME_REDIRECT, grant(srv, ACME_CLIENT, WILL))["refresh_token"]
@@ -116,7 +115,7 @@ def test_a_refresh_token_is_only_the_issuing_clients(
 
 
 def test_another_orgs_tokens_are_not_refreshed_by_an_org_bound_client(
-    c: httpx.Client, srv: ServerProcess, other: tuple[str, str]
+    c: httpx.Client, srv: Served, other: tuple[str, str]
 ) -> None:
     issued = by_code(c, other, OTHER_REDIRECT, grant(srv, other[0], GINA))
     assert status(c, GLOBEX_RECORD, issued["access_token"]) == 200
@@ -134,7 +133,7 @@ def test_another_orgs_tokens_are_not_refreshed_by_an_org_bound_client(
     assert (foreign.status_code, foreign.content) == (nowhere.status_code, nowhere.content)
 
 
-def test_an_org_bound_client_grants_nothing_in_another_org(srv: ServerProcess) -> None:
+def test_an_org_bound_client_grants_nothing_in_another_org(srv: Served) -> None:
     done = cli(srv, "grant", "--client", ACME_CLIENT, "--user", GINA, "--scope", SCOPE, check=False)
     assert done.returncode != 0
     assert done.stdout == ""
@@ -160,7 +159,7 @@ def test_client_credentials_stay_in_the_clients_org(
 
 
 def test_revoking_one_clients_token_leaves_the_others(
-    c: httpx.Client, srv: ServerProcess, other: tuple[str, str]
+    c: httpx.Client, srv: Served, other: tuple[str, str]
 ) -> None:
     acme = by_code(c, (ACME_CLIENT, ACME_SECRET), ACME_REDIRECT, grant(srv, ACME_CLIENT, WILL))
     mine = by_code(c, other, OTHER_REDIRECT, grant(srv, other[0], WILL))

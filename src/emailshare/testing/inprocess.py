@@ -325,6 +325,7 @@ class InProcess:
             timeout=timeout,
         )
         self._loop: _LoopThread | None = None
+        self._transport: httpx.BaseTransport | None = None
         self._client: httpx.Client | None = None
 
     def start(self) -> None:
@@ -340,14 +341,15 @@ class InProcess:
             self._loop.close()
             self._loop = None
             raise
-        transport = _bridge_class()(self._loop, self._inner.transport)
-        self._client = httpx.Client(transport=transport, base_url=self._inner.url)
+        self._transport = _bridge_class()(self._loop, self._inner.transport)
+        self._client = httpx.Client(transport=self._transport, base_url=self._inner.url)
 
     def stop(self) -> None:
         """Close the client, shut the app down, stop the loop thread."""
         if self._client is not None:
             self._client.close()
             self._client = None
+        self._transport = None
         if self._loop is not None:
             try:
                 self._loop.run(self._inner.stop())
@@ -379,6 +381,14 @@ class InProcess:
         if self._client is None:
             raise RuntimeError("the in-process app is not running")
         return self._client
+
+    @property
+    def transport(self) -> httpx.BaseTransport:
+        """The sync transport ``client`` sends through, for clients of your own:
+        ``httpx.Client(transport=app.transport, base_url=app.url, timeout=...)``."""
+        if self._transport is None:
+            raise RuntimeError("the in-process app is not running")
+        return self._transport
 
     @property
     def app(self) -> Starlette:
