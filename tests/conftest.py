@@ -70,6 +70,7 @@ def transport() -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    transport()  # a bad value stops the run here, before any test
     config.addinivalue_line(
         "markers",
         f"{SOCKET_MARK}: always a real server on a real socket, whatever {TRANSPORT_VAR} says "

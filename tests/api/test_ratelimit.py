@@ -23,7 +23,7 @@ from tests.builders import (
     one_per_worker,
     sharing_org,
 )
-from tests.conftest import acme, db_url_for
+from tests.conftest import Served, acme, db_url_for, open_client
 
 # docs/testing.md: always on a real socket. Credits and requests in flight counted across two real
 # workers.
@@ -300,8 +300,9 @@ def test_a_lost_slot_stops_counting_when_its_lease_ends(srv: ServerProcess) -> N
     assert in_flight(srv, org) == 0
 
 
-def test_limits_are_off_by_default(server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url, timeout=10) as c:
+def test_limits_are_off_by_default(server: Served) -> None:
+    """The shared server (either transport) runs with the defaults."""
+    with open_client(server, timeout=10) as c:
         for _ in range(3):
             r = c.get(SEED, headers=auth(WILL))
             assert r.status_code == 200, r.text
