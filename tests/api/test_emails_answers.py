@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-from emailshare.testing import start_server
 from tests import conftest
 from tests.api.emails_fixture import (
     CONTENT_TYPE,
@@ -33,11 +32,13 @@ PROJECT = RECORDS["Project P"]["id"]
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+def client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
     tmp = tmp_path_factory.mktemp("emails")
-    server = start_server(db_url=conftest.db_url_for(tmp), fixture=EMAILS_FIXTURE)
+    server = conftest.serve(request, tmp, fixture=EMAILS_FIXTURE)
     try:
-        with httpx.Client(base_url=server.url, timeout=30.0) as c:
+        with conftest.open_client(server, timeout=30.0) as c:
             yield c
     finally:
         server.stop()

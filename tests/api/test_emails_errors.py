@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from emailshare.testing import start_server
 from tests import conftest
 from tests.api.emails_fixture import CONTENT_TYPE, ORG, RECORDS, token
 from tests.api.test_emails_answers import LEAD, ordered
@@ -19,12 +18,14 @@ ACME_USER = "412463000001213019"  # a user of another org (tests/data/acme.json)
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+def client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
     tmp = tmp_path_factory.mktemp("emails-errors")
     both = {"orgs": [*conftest.acme()["orgs"], ORG]}
-    server = start_server(db_url=conftest.db_url_for(tmp), fixture=both)
+    server = conftest.serve(request, tmp, fixture=both)
     try:
-        with httpx.Client(base_url=server.url, timeout=30.0) as c:
+        with conftest.open_client(server, timeout=30.0) as c:
             yield c
     finally:
         server.stop()
