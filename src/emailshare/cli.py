@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
+from emailshare import cli_mail
 from emailshare.config import DEFAULT_DB, Settings
 from emailshare.domain.errors import FixtureError
 from emailshare.service import admin, oauth
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="emulate Zoho's concurrent-request limit per org (0: off)",
     )
+    cli_mail.serve_options(serve)
 
     load = sub.add_parser("load", help="load a fixture (JSON or YAML) into the store")
     db_opt(load)
@@ -171,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     mig = sub.add_parser("migrate", help="create or upgrade the store's schema")
     db_opt(mig)
+    cli_mail.add_commands(sub)
     return parser
 
 
@@ -273,6 +276,8 @@ def _gen(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "run"):  # the commands of cli_mail
+            return int(args.run(args))
         if args.command == "serve":
             _prepare(args.db, args.load)
             settings = Settings(
@@ -288,7 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 credits_per_day=max(0, args.credits_per_day),
                 max_concurrent=max(0, args.max_concurrent),
             )
-            serve(settings, args.host, args.port, args.workers)
+            with cli_mail.background_sync(args):
+                serve(settings, args.host, args.port, args.workers)
         elif args.command == "load":
             _prepare(args.db, args.file)
         elif args.command == "token":

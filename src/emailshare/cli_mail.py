@@ -1,0 +1,289 @@
+"""The mailbox commands of ``emailshare`` (docs/mailboxes.md): ``secret-key``, ``mailbox set``,
+``mailbox list``, ``sync``, and ``serve --sync-every``. Registered on cli.py's parser by
+``add_commands`` (each sets ``run``, which cli.main calls) and ``serve_options``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from emailshare.config import DEFAULT_DB
+from emailshare.domain.mailserver import MailServer, Security, SyncState
+from emailshare.mail import vault
+from emailshare.mail.clients import Clients
+from emailshare.mail.connect import ClientSettings
+from emailshare.service import mailsync
+from emailshare.service.mailports import Mailbox
+from emailshare.storage import migrate
+from emailshare.storage.db import connect
+from emailshare.storage.mailboxes import MailboxRepo
+
+T = TypeVar("T")
+
+
+def _with_repo(db_url: str, work: Callable[[MailboxRepo], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = await connect(db_url)
+        try:
+            await migrate.upgrade(db)
+            return await work(MailboxRepo(db))
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def _id(text: str) -> int:
+    if not text.isdigit() or len(text) > 19:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Zoho id (1 to 19 digits)")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port")
+    return int(text)
+
+
+def key_option(p: argparse.ArgumentParser) -> None:
+    """``--secret-key-file``: every command that reads or writes mailbox passwords has it."""
+    p.add_argument(
+        "--secret-key-file",
+        metavar="PATH",
+        help=f"the key mailbox passwords are encrypted with (default: ${vault.ENV})",
+    )
+
+
+def client_options(p: argparse.ArgumentParser) -> None:
+    """How emailshare talks to mail servers: the CA to verify them with, the timeout."""
+    p.add_argument("--mail-ca-file", metavar="PATH", help="CAs for mail servers' certificates")
+    p.add_argument("--mail-timeout", type=float, default=30.0, help="seconds (default: 30)")
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the mailbox commands to ``emailshare``'s subcommands."""
+
+    def db_opt(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", default=DEFAULT_DB, help="sqlite:///path.db or postgresql://…")
+
+    key = sub.add_parser("secret-key", help="print a new key for mailbox passwords")
+    key.set_defaults(run=_secret_key)
+
+    mailbox = sub.add_parser("mailbox", help="connect users' mailboxes to real mail servers")
+    msub = mailbox.add_subparsers(dest="mailbox_command", required=True)
+    mset = msub.add_parser("set", help="name a user's IMAP or POP3 server")
+    db_opt(mset)
+    key_option(mset)
+    mset.add_argument("--user", type=_id, required=True)
+    mset.add_argument("--org", type=_id, help="the org, when the user id is in several")
+    mset.add_argument("--host", required=True)
+    mset.add_argument("--port", type=_port, required=True)
+    mset.add_argument("--security", choices=[s.value for s in Security], default="tls")
+    mset.add_argument("--login", required=True)
+    pw = mset.add_mutually_exclusive_group()
+    pw.add_argument("--password-file", metavar="PATH", help="a file holding the password")
+    pw.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    mset.set_defaults(run=_mailbox_set)
+    mlist = msub.add_parser("list", help="mailboxes with a server: last sync, emails, last error")
+    db_opt(mlist)
+    mlist.add_argument("--user", type=_id)
+    mlist.set_defaults(run=_mailbox_list)
+
+    sync = sub.add_parser("sync", help="sync every mailbox with a server once")
+    db_opt(sync)
+    key_option(sync)
+    client_options(sync)
+    sync.add_argument("--user", type=_id, help="only this user's mailbox")
+    sync.add_argument("--no-progress", action="store_true")
+    # For tests of crashes and takeovers: small commits, short leases.
+    sync.add_argument("--batch", type=int, default=mailsync.BATCH, help=argparse.SUPPRESS)
+    sync.add_argument(
+        "--lease-seconds", type=int, default=mailsync.LEASE_TTL, help=argparse.SUPPRESS
+    )
+    sync.set_defaults(run=_sync)
+
+
+def _secret_key(args: argparse.Namespace) -> int:
+    print(vault.new_key())
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if args.password_file:
+        with open(args.password_file, encoding="utf-8") as f:
+            return f.readline().rstrip("\r\n")
+    return None
+
+
+def _mailbox_set(args: argparse.Namespace) -> int:
+    password = _password(args)
+    key = vault.load_key(args.secret_key_file)
+    if password is not None:
+        vault.require(key)  # refused before the store is touched
+    server = MailServer(args.host, args.port, Security(args.security), args.login, password)
+
+    async def work(repo: MailboxRepo) -> str | None:
+        orgs = [o for o, proto in await repo.users_of(args.user) if args.org in (None, o)]
+        if len(orgs) != 1:
+            return "no such user" if not orgs else "the user is in several orgs: give --org"
+        if not await mailsync.set_server(repo, key, orgs[0], args.user, server):
+            return "the user has no imap or pop mailbox (fixture: users[].mailbox.protocol)"
+        return None
+
+    problem = _with_repo(args.db, work)
+    if problem:
+        print(f"emailshare: user {args.user}: {problem}", file=sys.stderr)
+        return 1
+    print(f"mailbox of user {args.user}: {server.security.value}://{server.host}:{server.port}")
+    return 0
+
+
+def _when(epoch: int | None) -> str:
+    if epoch is None:
+        return "never"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def describe(s: SyncState) -> str:
+    """One mailbox as ``mailbox list`` prints it."""
+    line = (
+        f"{s.user_id}  {s.protocol} {s.address}  {s.server.security.value}://"
+        f"{s.server.host}:{s.server.port}  last sync {_when(s.last_sync_at)}"
+        f"  {s.message_count} emails"
+    )
+    if s.last_error:
+        line += f"  last error {_when(s.last_error_at)}: {s.last_error}"
+        line += f" (retry after {_when(s.next_try_at)})"
+    return line
+
+
+def _mailbox_list(args: argparse.Namespace) -> int:
+    async def work(repo: MailboxRepo) -> list[SyncState]:
+        return await repo.states(args.user)
+
+    states = _with_repo(args.db, work)
+    for s in states:
+        print(describe(s))
+    if not states:
+        print("no mailbox has a server (emailshare mailbox set …)")
+    return 0
+
+
+class _Bar:
+    """A one-line progress counter on stderr."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled, self.start = enabled, time.monotonic()
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, box: Mailbox, n: int) -> None:
+        self.counts[box.address] = self.counts.get(box.address, 0) + n
+        if self.enabled:
+            done = sum(self.counts.values())
+            sys.stderr.write(
+                f"\r{box.address}: {self.counts[box.address]} read, {done} in all"
+                f" ({time.monotonic() - self.start:.1f}s)   "
+            )
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled and self.counts:
+            sys.stderr.write("\n")
+
+
+def _sync(args: argparse.Namespace) -> int:
+    key = vault.load_key(args.secret_key_file)
+    clients = Clients(ClientSettings(args.mail_ca_file, args.mail_timeout))
+    bar = _Bar(not args.no_progress and sys.stderr.isatty())
+    started = time.monotonic()
+
+    async def work(repo: MailboxRepo) -> mailsync.PassSummary:
+        syncer = mailsync.Syncer(
+            repo, clients, key, batch=max(1, args.batch), lease_ttl=max(1, args.lease_seconds)
+        )
+        return await syncer.run(args.user, progress=bar)
+
+    summary = _with_repo(args.db, work)
+    bar.finish()
+    for o in summary.outcomes:
+        state = "busy (another instance syncs it)" if o.busy else o.error or "ok"
+        print(f"{o.user_id} {o.address}: {o.new} new, {o.skipped} skipped, {state}")
+    print(
+        f"synced {len(summary.outcomes)} mailboxes: {summary.new} new emails,"
+        f" {summary.failed} failed, in {time.monotonic() - started:.1f}s"
+    )
+    return 1 if summary.failed else 0
+
+
+def serve_options(p: argparse.ArgumentParser) -> None:
+    """``serve``'s options for syncing in the background."""
+    p.add_argument(
+        "--sync-every",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="sync the mailboxes that have a server every SECONDS (0: never)",
+    )
+    key_option(p)
+    client_options(p)
+
+
+@contextlib.contextmanager
+def background_sync(args: argparse.Namespace) -> Iterator[None]:
+    """While the server runs: one sync loop in the serving process (not one per worker),
+    passes ``--sync-every`` seconds apart, failing mailboxes on their backoff."""
+    if not args.sync_every or args.sync_every <= 0:
+        yield
+        return
+    key = vault.load_key(args.secret_key_file)  # a bad key file stops serve before it starts
+    clients = Clients(ClientSettings(args.mail_ca_file, args.mail_timeout))
+    stop = threading.Event()
+
+    def loop() -> None:
+        asyncio.run(_loop(args.db, clients, key, float(args.sync_every), stop))
+
+    thread = threading.Thread(target=loop, name="emailshare-sync", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+async def _loop(
+    db_url: str,
+    clients: Clients,
+    key: vault.SecretKey | None,
+    every: float,
+    stop: threading.Event,
+) -> None:
+    log = logging.getLogger("emailshare.mailsync")
+    db = await connect(db_url, pool_size=2)
+    try:
+        syncer = mailsync.Syncer(MailboxRepo(db), clients, key)
+        while not stop.is_set():
+            try:
+                summary = await syncer.run(due_only=True)
+                if summary.outcomes:
+                    log.info(
+                        "sync pass: %d mailboxes, %d new emails, %d failed",
+                        len(summary.outcomes),
+                        summary.new,
+                        summary.failed,
+                    )
+            except Exception as exc:  # the store away: try again next time
+                log.warning("sync pass failed: %s", type(exc).__name__)
+            await asyncio.to_thread(stop.wait, every)
+    finally:
+        await db.close()

@@ -1,0 +1,55 @@
+"""The POP3 side of syncing (``service.mailports.PopSession``) over the standard poplib.
+Read-only: it never sends DELE, so the maildrop stays as it is (docs/contract.md §13)."""
+
+from __future__ import annotations
+
+import contextlib
+import poplib
+
+from emailshare.domain.mailserver import MailServer, Security
+from emailshare.mail.connect import ClientSettings, faults, guarded
+
+
+class PopClient:
+    """A logged-in POP3 connection (``PopSession``)."""
+
+    def __init__(self, server: MailServer, settings: ClientSettings) -> None:
+        with faults():
+            if server.security is Security.TLS:
+                conn: poplib.POP3 = poplib.POP3_SSL(
+                    server.host, server.port, context=settings.tls(), timeout=settings.timeout
+                )
+            else:
+                conn = poplib.POP3(server.host, server.port, timeout=settings.timeout)
+                if server.security is Security.STARTTLS:
+                    conn.stls(context=settings.tls())
+        self._conn = conn
+        try:
+            with faults(login=True):
+                conn.user(server.login)
+                conn.pass_(server.password or "")
+        except BaseException:
+            self.close()
+            raise
+
+    @guarded
+    def uidls(self) -> list[tuple[int, str]]:
+        _, lines, _ = self._conn.uidl()
+        found: list[tuple[int, str]] = []
+        for line in lines:
+            parts = line.split()
+            if len(parts) == 2 and parts[0].isdigit():
+                found.append((int(parts[0]), parts[1].decode("ascii", "replace")))
+        return found
+
+    @guarded
+    def retrieve(self, number: int) -> bytes:
+        _, lines, _ = self._conn.retr(number)
+        return b"\r\n".join(lines) + b"\r\n"
+
+    def close(self) -> None:
+        try:
+            self._conn.quit()  # no DELE was sent: QUIT deletes nothing
+        except Exception:  # a dead connection: only the socket is left to close
+            with contextlib.suppress(Exception):
+                self._conn.close()
