@@ -14,8 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from emailshare.domain.mail import Email
 from emailshare.domain.mailserver import MailServer, SyncState
-from emailshare.mail.parse import ParsedMail, Skipped
+from emailshare.mail.parse import Skipped
 
 
 class FailureKind(StrEnum):
@@ -45,15 +46,6 @@ class Fetched:
     raw: bytes
     arrived: datetime | None
     seen: bool
-
-
-@dataclass(frozen=True, slots=True)
-class NewEmail:
-    """A parsed message ready to store as its owner's mailbox email."""
-
-    mail: ParsedMail
-    sent: bool
-    read: bool
 
 
 class ImapSession(Protocol):
@@ -124,7 +116,7 @@ class MailboxStore(Protocol):
         box: Mailbox,
         lease: tuple[str, int],
         folder: tuple[str, int, int],
-        emails: Sequence[NewEmail],
+        emails: Sequence[Email],
         skipped: Sequence[Skipped],
     ) -> int:
         """In one transaction: the emails (each once per mailbox), the skipped reasons, the
@@ -138,7 +130,7 @@ class MailboxStore(Protocol):
         box: Mailbox,
         lease: tuple[str, int],
         uidls: Sequence[str],
-        emails: Sequence[NewEmail],
+        emails: Sequence[Email],
         skipped: Sequence[Skipped],
     ) -> int: ...
 

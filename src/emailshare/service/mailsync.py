@@ -18,9 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from emailshare.domain.emails import address_key
+from emailshare.domain.mail import Attachment, Email, EmailKind, Party, default_status
 from emailshare.domain.mailserver import MailServer, SyncState
 from emailshare.mail import vault
-from emailshare.mail.parse import ParsedMail, Skipped, parse
+from emailshare.mail.parse import ParsedMail, Person, Skipped, parse
 from emailshare.service.mailports import (
     Connector,
     FailureKind,
@@ -30,7 +32,6 @@ from emailshare.service.mailports import (
     Mailbox,
     MailboxFailure,
     MailboxStore,
-    NewEmail,
     PopSession,
 )
 
@@ -194,19 +195,45 @@ class Syncer:
 
 def _parsed(
     box: Mailbox, fetched: Sequence[Fetched], in_sent_folder: bool
-) -> tuple[list[NewEmail], list[Skipped]]:
-    emails: list[NewEmail] = []
+) -> tuple[list[Email], list[Skipped]]:
+    emails: list[Email] = []
     skipped: list[Skipped] = []
     now = datetime.now(UTC)
-    own = box.address.casefold()
     for f in fetched:
         got = parse(f.raw, f.arrived or now)
         if isinstance(got, ParsedMail):
-            sent = in_sent_folder or got.sender.address.casefold() == own
-            emails.append(NewEmail(got, sent, f.seen or sent))
+            emails.append(as_email(got, box, in_sent_folder, f.seen))
         else:
             skipped.append(got)
     return emails, skipped
+
+
+def _party(p: Person) -> Party:
+    return Party(p.name, p.address)
+
+
+def as_email(mail: ParsedMail, box: Mailbox, in_sent_folder: bool, seen: bool) -> Email:
+    """A parsed message as its owner's mailbox email (docs/contract.md §§10.1, 12.4): sent when
+    it is in the sent folder or from the mailbox's own address; read when seen or sent."""
+    sent = in_sent_folder or address_key(mail.sender.address) == address_key(box.address)
+    return Email(
+        message_id=mail.message_id(box.user_id),
+        kind=EmailKind.MAILBOX,
+        owner=box.user_id,
+        time=mail.time,
+        sender=_party(mail.sender),
+        to=tuple(_party(p) for p in mail.to),
+        cc=tuple(_party(p) for p in mail.cc),
+        reply_to=_party(mail.reply_to) if mail.reply_to else None,
+        thread_id=mail.thread_id,
+        subject=mail.subject,
+        content=mail.content,
+        mail_format=mail.mail_format,
+        sent=sent,
+        read=seen or sent,
+        attachments=tuple(Attachment(a.id, a.name, a.size) for a in mail.attachments),
+        status=default_status(EmailKind.MAILBOX, sent),
+    )
 
 
 async def set_server(

@@ -398,3 +398,19 @@ async def read_mail(q: Queryable, org_id: int) -> OrgMail:
         {k: tuple(v) for k, v in contacts.items()},
         tuple(_email(r) for r in rows),
     )
+
+
+async def add_synced(tx: Tx, org_id: int, email: Email) -> bool:
+    """One mailbox email synced from a real mailbox (service.mailsync), unless its message id
+    is stored already (the same message seen again); True when it is new."""
+    if await tx.execute(_INSERT + " ON CONFLICT DO NOTHING", _email_row(org_id, 0, email)) != 1:
+        return False
+    await tx.executemany(
+        "INSERT INTO email_addresses (org_id, address_key, message_id) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        [
+            (org_id, k, email.message_id)
+            for k in sorted({rules.address_key(a) for a in email.addresses})
+        ],
+    )
+    return True

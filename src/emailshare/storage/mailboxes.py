@@ -1,22 +1,22 @@
 """Every SQL statement of mailbox syncing (migration 0010): the ``service.mailports``
 ``MailboxStore`` port. Parameterised always.
 
-Synced messages become rows of the emails table (migration 0004, docs/contract.md §12): one per
-(org, message id), and the message id is derived from the mailbox's owner and the message
-(``ParsedMail.message_id``), so ``ON CONFLICT DO NOTHING`` is what makes a message stored once
-per mailbox, whichever folder, pass or instance sees it again.
+Synced messages become rows of the emails table (storage.emails.add_synced, docs/contract.md
+§12): one per (org, message id), and the message id is derived from the mailbox's owner and the
+message (``ParsedMail.message_id``), so a message is stored once per mailbox, whichever folder,
+pass or instance sees it again.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from datetime import timedelta
 
+from emailshare.domain.mail import Email
 from emailshare.domain.mailserver import MailServer, Security, SyncState
-from emailshare.mail.parse import Person, Skipped
-from emailshare.service.mailports import LeaseLost, Mailbox, NewEmail
+from emailshare.mail.parse import Skipped
+from emailshare.service.mailports import LeaseLost, Mailbox
 from emailshare.storage.db import Database, Row, Tx
+from emailshare.storage.emails import add_synced
 
 _STATE = (
     "SELECT s.org_id, s.user_id, u.mailbox_protocol, u.mailbox_address, s.host, s.port,"
@@ -26,17 +26,6 @@ _STATE = (
     " WHERE u.mailbox_protocol IN ('imap', 'pop') AND u.mailbox_enabled = 1"
     " AND u.status = 'active'"
 )
-
-_EMAIL = (
-    "INSERT INTO emails (org_id, message_id, mid_key, kind, owner_id, record_id, linked_deal,"
-    " thread_id, time_epoch, time_offset, from_name, from_email, to_json, cc_json,"
-    " reply_to_json, subject, content, mail_format, sent, is_read, attachments_json,"
-    " has_attachment, status_json, source, intent, sentiment_info, emotion, summary, position)"
-    " VALUES (?, ?, ?, 'mailbox', ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-    " ?, NULL, NULL, NULL, NULL, NULL, ?) ON CONFLICT DO NOTHING"
-)
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _state(r: Row) -> SyncState:
@@ -54,10 +43,6 @@ def _state(r: Row) -> SyncState:
         failures=int(r[12]),
         next_try_at=int(r[13]),
     )
-
-
-def _parties(people: Sequence[Person]) -> str:
-    return json.dumps([{"user_name": p.name, "email": p.address} for p in people])
 
 
 class MailboxRepo:
@@ -157,7 +142,7 @@ class MailboxRepo:
         box: Mailbox,
         lease: tuple[str, int],
         folder: tuple[str, int, int],
-        emails: Sequence[NewEmail],
+        emails: Sequence[Email],
         skipped: Sequence[Skipped],
     ) -> int:
         async def work(tx: Tx) -> int:
@@ -177,7 +162,7 @@ class MailboxRepo:
         box: Mailbox,
         lease: tuple[str, int],
         uidls: Sequence[str],
-        emails: Sequence[NewEmail],
+        emails: Sequence[Email],
         skipped: Sequence[Skipped],
     ) -> int:
         async def work(tx: Tx) -> int:
@@ -197,7 +182,7 @@ class MailboxRepo:
         tx: Tx,
         box: Mailbox,
         lease: tuple[str, int],
-        emails: Sequence[NewEmail],
+        emails: Sequence[Email],
         skipped: Sequence[Skipped],
     ) -> int:
         # Fencing: the batch is written only while this instance still holds the lease.
@@ -210,7 +195,7 @@ class MailboxRepo:
             raise LeaseLost
         new = 0
         for e in emails:
-            new += await _insert_email(tx, box, e)
+            new += await add_synced(tx, box.org_id, e)
         if skipped:
             await tx.executemany(
                 "INSERT INTO mailbox_skipped (org_id, user_id, message_key, reason)"
@@ -246,49 +231,3 @@ class MailboxRepo:
                 " next_try_at = ? WHERE org_id = ? AND user_id = ?",
                 (error[:500], now, failures, now + backoff(failures), org_id, user_id),
             )
-
-
-async def _insert_email(tx: Tx, box: Mailbox, e: NewEmail) -> int:
-    """One synced message as its owner's mailbox email; 1 if new, 0 if stored already."""
-    m = e.mail
-    mid = m.message_id(box.user_id)
-    offset = m.time.utcoffset() or timedelta()
-    reply = None
-    if m.reply_to is not None:
-        reply = json.dumps({"user_name": m.reply_to.name, "email": m.reply_to.address})
-    attachments = [{"id": a.id, "name": a.name, "size": a.size} for a in m.attachments]
-    n = await tx.execute(
-        _EMAIL,
-        (
-            box.org_id,
-            mid,
-            mid.encode("ascii"),
-            box.user_id,
-            m.thread_id,
-            int(m.time.timestamp()),
-            offset // timedelta(minutes=1),
-            m.sender.name,
-            m.sender.address,
-            _parties(m.to),
-            _parties(m.cc),
-            reply,
-            m.subject,
-            m.content,
-            m.mail_format,
-            int(e.sent),
-            int(e.read),
-            json.dumps(attachments),
-            int(bool(attachments)),
-            json.dumps(["sent" if e.sent else "received"]),
-            0,
-        ),
-    )
-    if n != 1:
-        return 0
-    keys = sorted({a.translate(_ASCII_LOWER) for a in m.addresses})
-    await tx.executemany(
-        "INSERT INTO email_addresses (org_id, address_key, message_id) VALUES (?, ?, ?)"
-        " ON CONFLICT DO NOTHING",
-        [(box.org_id, k, mid) for k in keys],
-    )
-    return 1
