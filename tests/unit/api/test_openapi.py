@@ -22,7 +22,7 @@ from emailshare.api import openapi
 from emailshare.domain import errors
 
 PACKAGE = Path(emailshare.__file__).parent
-PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
+PYPROJECT = Path(__file__).parents[3] / "pyproject.toml"
 
 # Catalogue classes whose default message is never sent: every raise gives a message of its own.
 DEFAULT_NOT_SENT = {

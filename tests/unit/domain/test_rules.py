@@ -25,7 +25,7 @@ from emailshare.domain.model import (
 from emailshare.domain.rules import ReadFacts, ReadRule, ShareDecision, ShareFromUser
 from emailshare.service.fixtures import parse_fixture
 
-ACME = Path(__file__).parent.parent / "data" / "acme.json"
+ACME = Path(__file__).parents[2] / "data" / "acme.json"
 
 SENT = "emails_sent_from_crm"
 CONTACTS = "all_contacts_emails"
