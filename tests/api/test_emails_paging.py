@@ -19,7 +19,6 @@ from emailshare.service.fixtures import parse_fixture, write_fixture
 from emailshare.storage import migrate, snapshot
 from emailshare.storage.db import Database, connect
 from emailshare.storage.repo import Store
-from emailshare.testing import start_server
 from tests import conftest
 
 ORG = "800000000000000001"
@@ -107,13 +106,15 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    server = start_server(db_url=conftest.db_url_for(tmp_path_factory.mktemp("paging")))
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
+    server = conftest.serve(request, tmp_path_factory.mktemp("paging"))
     runner = asyncio.Runner()
     try:
         db = runner.run(connect(server.db_url, pool_size=2))
         runner.run(migrate.upgrade(db))
-        with httpx.Client(base_url=server.url, timeout=30.0) as client:
+        with conftest.open_client(server, timeout=30.0) as client:
             yield Live(client, db, runner)
         runner.run(db.close())
     finally:
