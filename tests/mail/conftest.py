@@ -26,8 +26,18 @@ WILL, PAT, CARL, DORA = (
     700000000000000103,
     700000000000000104,
 )
-PASSWORDS = {"will@acme.test": "pw-Will-7f3a9c", "pat@acme.test": "pw-Pat-2b8e1d"}
+PASSWORDS = {
+    "will@acme.test": "pw-Will-7f3a9c",
+    "pat@acme.test": "pw-Pat-2b8e1d",
+    "dora@acme.test": "pw-Dora-5c1f0e",
+}
 LEAD = "lead@client.test"
+LEAD_ID = 700000000000001001
+
+
+def token(user: int) -> str:
+    """The fixed access token of a user of ``org_doc``."""
+    return f"1000.{user:032x}.{'d' * 32}"
 
 
 def org_doc() -> dict[str, Any]:
@@ -57,7 +67,19 @@ def org_doc() -> dict[str, Any]:
                     user(CARL, "Carl", None, "private"),
                     user(DORA, "Dora", "imap", "private"),
                 ],
-                "records": [],
+                "records": [
+                    {
+                        "module": "Leads",
+                        "id": str(LEAD_ID),
+                        "name": "Zoë Lead",
+                        "owner": str(WILL),
+                        "emails": [LEAD.upper()],  # matched ASCII case-insensitively
+                    }
+                ],
+                "tokens": [
+                    {"access_token": token(u), "user": str(u), "scopes": ["ZohoCRM.modules.ALL"]}
+                    for u in (WILL, PAT, CARL, DORA)
+                ],
             }
         ]
     }
