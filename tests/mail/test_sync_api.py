@@ -100,4 +100,4 @@ def test_serve_sync_every_syncs_in_the_background(env: Env) -> None:
         # the lease is never contended.
         assert env.cli("mailbox", "list", "--db", env.db).count("1 emails") == 1
     finally:
-        stop_group(proc)  # type: ignore[arg-type]
+        stop_group(proc)
