@@ -11,7 +11,7 @@ from emailshare.domain.errors import FixtureError
 from emailshare.domain.model import DataSharing, Org
 from emailshare.service.tokens import token_hash
 from emailshare.storage.db import Database, Params, Row, Tx
-from emailshare.storage.emails import insert_mail
+from emailshare.storage.email_rows import insert_mail
 
 
 class Queryable(Protocol):

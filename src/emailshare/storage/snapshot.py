@@ -24,7 +24,7 @@ from emailshare.domain.model import (
     User,
 )
 from emailshare.storage.db import Row
-from emailshare.storage.emails import read_mail
+from emailshare.storage.email_rows import read_mail
 from emailshare.storage.repo import Queryable
 
 

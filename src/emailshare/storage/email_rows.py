@@ -1,0 +1,213 @@
+"""Emails as rows: the one row writer (fixture loads, mailbox sync) and reader of the emails
+table, and an org's email data written and read wholly (``storage.emails`` has the queries).
+Parameterised always."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from emailshare.domain import emails as rules
+from emailshare.domain.mail import Attachment, Email, EmailKind, OrgMail, Party
+from emailshare.domain.model import Org
+from emailshare.storage.db import Params, Row, Tx
+
+
+class Queryable(Protocol):
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+
+COLUMNS = (
+    "e.message_id, e.kind, e.owner_id, e.record_id, e.linked_deal, e.thread_id, e.time_epoch,"
+    " e.time_offset, e.from_name, e.from_email, e.to_json, e.cc_json, e.reply_to_json,"
+    " e.subject, e.content, e.mail_format, e.sent, e.is_read, e.attachments_json,"
+    " e.status_json, e.source, e.intent, e.sentiment_info, e.emotion, e.summary"
+)
+
+
+def marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _party(data: Any) -> Party:
+    return Party(data["user_name"], data["email"])
+
+
+def email_of(r: Row) -> Email:
+    offset = timezone(timedelta(minutes=int(r[7])))
+    return Email(
+        message_id=str(r[0]),
+        kind=EmailKind(r[1]),
+        owner=int(r[2]),
+        record=None if r[3] is None else int(r[3]),
+        linked_deal=None if r[4] is None else int(r[4]),
+        thread_id=r[5],
+        time=datetime.fromtimestamp(int(r[6]), UTC).astimezone(offset),
+        sender=Party(r[8], str(r[9])),
+        to=tuple(_party(p) for p in json.loads(r[10])),
+        cc=tuple(_party(p) for p in json.loads(r[11])),
+        reply_to=None if r[12] is None else _party(json.loads(r[12])),
+        subject=r[13],
+        content=str(r[14]),
+        mail_format=str(r[15]),
+        sent=bool(r[16]),
+        read=bool(r[17]),
+        attachments=tuple(Attachment(a["id"], a["name"], a["size"]) for a in json.loads(r[18])),
+        status=tuple(json.loads(r[19])),
+        source=r[20],
+        intent=r[21],
+        sentiment_info=r[22],
+        emotion=r[23],
+        summary=r[24],
+    )
+
+
+# --- whole orgs: fixture loads and the admin state -----------------------------------------
+
+
+def _parties(parties: Iterable[Party]) -> str:
+    return json.dumps([{"user_name": p.user_name, "email": p.email} for p in parties])
+
+
+def _email_row(org_id: int, position: int, e: Email) -> Params:
+    """An email's row, in the column order of ``_INSERT``."""
+    offset = e.time.utcoffset() or timedelta()
+    reply = None
+    if e.reply_to is not None:
+        reply = json.dumps({"user_name": e.reply_to.user_name, "email": e.reply_to.email})
+    return (
+        org_id,
+        e.message_id,
+        e.kind.value,
+        e.owner,
+        e.record,
+        e.linked_deal,
+        e.thread_id,
+        e.epoch,
+        offset // timedelta(minutes=1),
+        e.sender.user_name,
+        e.sender.email,
+        _parties(e.to),
+        _parties(e.cc),
+        reply,
+        e.subject,
+        e.content,
+        e.mail_format,
+        int(e.sent),
+        int(e.read),
+        json.dumps([{"id": a.id, "name": a.name, "size": a.size} for a in e.attachments]),
+        json.dumps(list(e.status)),
+        e.source,
+        e.intent,
+        e.sentiment_info,
+        e.emotion,
+        e.summary,
+        e.message_id.encode("ascii"),
+        int(bool(e.attachments)),
+        position,
+    )
+
+
+_INSERT = (
+    f"INSERT INTO emails (org_id, {COLUMNS.replace('e.', '')}, mid_key, has_attachment,"
+    f" position) VALUES ({marks(range(29))})"
+)
+
+
+async def _many(tx: Tx, sql: str, rows: list[Params]) -> None:
+    if rows:
+        await tx.executemany(sql, rows)
+
+
+async def insert_mail(tx: Tx, org: Org) -> None:
+    """Write an org's email data (its rows are gone: the org was just replaced)."""
+    mail = org.mail
+    await _many(
+        tx,
+        "INSERT INTO record_addresses (org_id, record_id, position, address, address_key)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [
+            (org.id, rid, i, a, rules.address_key(a))
+            for rid, found in mail.addresses.items()
+            for i, a in enumerate(found)
+        ],
+    )
+    await _many(
+        tx,
+        "INSERT INTO contact_accounts (org_id, contact_id, account_id) VALUES (?, ?, ?)",
+        [(org.id, c, a) for c, a in mail.accounts.items()],
+    )
+    await _many(
+        tx,
+        "INSERT INTO deal_contacts (org_id, deal_id, contact_id, position) VALUES (?, ?, ?, ?)",
+        [(org.id, d, c, i) for d, found in mail.contacts.items() for i, c in enumerate(found)],
+    )
+    await _many(
+        tx,
+        _INSERT,
+        [_email_row(org.id, i, e) for i, e in enumerate(mail.emails)],
+    )
+    await _many(
+        tx,
+        "INSERT INTO email_addresses (org_id, address_key, message_id) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        [
+            (org.id, key, e.message_id)
+            for e in mail.emails
+            if e.kind is EmailKind.MAILBOX
+            for key in sorted({rules.address_key(a) for a in e.addresses})
+        ],
+    )
+
+
+async def read_mail(q: Queryable, org_id: int) -> OrgMail:
+    """An org's email data as the domain holds it (emails in load order)."""
+    addresses: dict[int, list[str]] = {}
+    for rid, address in await q.fetchall(
+        "SELECT record_id, address FROM record_addresses WHERE org_id = ?"
+        " ORDER BY record_id, position",
+        (org_id,),
+    ):
+        addresses.setdefault(int(rid), []).append(str(address))
+    accounts = {
+        int(c): int(a)
+        for c, a in await q.fetchall(
+            "SELECT contact_id, account_id FROM contact_accounts WHERE org_id = ?"
+            " ORDER BY contact_id",
+            (org_id,),
+        )
+    }
+    contacts: dict[int, list[int]] = {}
+    for d, c in await q.fetchall(
+        "SELECT deal_id, contact_id FROM deal_contacts WHERE org_id = ? ORDER BY deal_id, position",
+        (org_id,),
+    ):
+        contacts.setdefault(int(d), []).append(int(c))
+    rows = await q.fetchall(
+        f"SELECT {COLUMNS} FROM emails e WHERE e.org_id = ? ORDER BY e.position", (org_id,)
+    )
+    return OrgMail(
+        {k: tuple(v) for k, v in addresses.items()},
+        accounts,
+        {k: tuple(v) for k, v in contacts.items()},
+        tuple(email_of(r) for r in rows),
+    )
+
+
+async def add_synced(tx: Tx, org_id: int, email: Email) -> bool:
+    """One mailbox email synced from a real mailbox (service.mailsync), unless its message id
+    is stored already (the same message seen again); True when it is new."""
+    if await tx.execute(_INSERT + " ON CONFLICT DO NOTHING", _email_row(org_id, 0, email)) != 1:
+        return False
+    await tx.executemany(
+        "INSERT INTO email_addresses (org_id, address_key, message_id) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        [
+            (org_id, k, email.message_id)
+            for k in sorted({rules.address_key(a) for a in email.addresses})
+        ],
+    )
+    return True
