@@ -177,16 +177,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _fresh_metrics_dir(path: Path) -> None:
+    """Make the metrics directory, or empty one given (``--metrics-dir``) of a previous run's
+    files: left there, they would be added to this run's counts."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for old in path.glob("*.db"):
+        old.unlink(missing_ok=True)
+
+
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     """Run the ASGI app on granian; workers rebuild settings from the environment."""
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings, HTTP2Settings
 
-    from emailshare.api import observe
+    from emailshare.api import logs  # not api.metrics: prometheus-client must wait (below)
 
-    # Workers write their metrics into a folder of this server's own, summed by /metrics.
+    # prometheus-client's multiprocess mode: each worker writes its values to files in a
+    # directory of this server's own, added up by /metrics. It is chosen when the client is
+    # imported, so the variable is set here, in the parent, before granian forks the workers
+    # that import it; the directory goes when the server stops (docs/observability.md).
     metrics = settings.metrics_dir or tempfile.mkdtemp(prefix="emailshare-metrics-")
+    _fresh_metrics_dir(Path(metrics))
+    os.environ[MULTIPROC_ENV] = metrics
     os.environ.update(dataclasses.replace(settings, metrics_dir=metrics).to_env())
     try:
         Granian(
@@ -197,7 +213,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
             workers=workers,
             factory=True,
             log_access=False,
-            log_dictconfig=observe.log_config(),
+            log_dictconfig=logs.log_config(),
             backlog=2048,
             websockets=False,
             # A silent connection costs ~2 KB, not a worker's attention; heads past 64 KiB are

@@ -1,15 +1,21 @@
-"""The hot path: a cached details answer goes out before routing (``api.routes.cached_details``
-called by ``api.observe``). It must be indistinguishable from the computed answer and observed
-like any other request."""
+"""The hot path: a cached details answer goes out before routing (``api.hotpath``, asking
+``api.answers.lookup`` as the handler does). It must be indistinguishable from the computed
+answer, observed like any other request, and a failure of its own must be reported, not hidden."""
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from emailshare.api.logs import JsonFormatter
+from emailshare.service.cache import Freshness
+from emailshare.testing import InProcess
+from tests.api.test_observability import parse_exposition, value_of
 from tests.builders import auth
 from tests.conftest import ACME_FIXTURE, Served, open_client, serve
 
@@ -59,9 +65,12 @@ def test_a_cached_answer_is_the_computed_one_byte_for_byte(
         assert kept["hot-2"]["status"] == status
         assert kept["hot-2"]["response"] == kept["hot-1"]["response"] == first.text
         assert kept["hot-2"]["path"] == path
-        metrics = c.get("/metrics").text
+        samples = parse_exposition(c.get("/metrics").text)
         route = "/crm/{version}/{module}/{record_id}/__emails_sharing_details"
-        assert f'route="{route}",method="GET",status="{status}"' in metrics
+        counted = value_of(
+            samples, "emailshare_requests_total", route=route, method="GET", status=str(status)
+        )
+        assert counted >= 2
 
 
 def test_anything_but_a_plain_get_gets_the_full_paths_answer(srv: Served) -> None:
@@ -78,3 +87,41 @@ def test_anything_but_a_plain_get_gets_the_full_paths_answer(srv: Served) -> Non
         assert bad.json()["code"] == "AUTHENTICATION_FAILURE"
         other = c.get(SEED.replace("/v8/", "/v3/"), headers=auth(WILL))
         assert other.json()["code"] == "API_NOT_SUPPORTED"
+
+
+def test_a_failing_lookup_is_logged_counted_and_answered_by_the_full_path(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In this process, so that the store's version read can be made to fail once, as a driver
+    # bug would: the hot path's lookup fails, the full path's (the next read) works.
+    monkeypatch.setattr(logging.getLogger("emailshare"), "propagate", True)
+    caplog.set_level(logging.INFO, logger="emailshare")
+    with InProcess(fixture=ACME_FIXTURE) as app:
+        computed = app.client.get(SEED, headers=auth(WILL))
+        assert computed.status_code == 200
+        read_version = Freshness.check
+        calls = 0
+
+        async def fails_once(self: Freshness) -> int:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise RuntimeError("version read failed")
+            return await read_version(self)
+
+        monkeypatch.setattr(Freshness, "check", fails_once)
+        r = app.client.get(SEED, headers={**auth(WILL), "X-Request-Id": "hot-broken"})
+        assert (r.status_code, r.content) == (200, computed.content)
+        assert r.headers["x-request-id"] == "hot-broken"
+        assert calls == 2  # the hot path's lookup failed; the handler's answered
+        samples = parse_exposition(app.client.get("/metrics").text)
+    assert value_of(samples, "emailshare_hot_path_errors_total") == 1
+    route = "/crm/{version}/{module}/{record_id}/__emails_sharing_details"
+    assert value_of(samples, "emailshare_requests_total", route=route, status="200") == 2
+    lines = [json.loads(JsonFormatter().format(record)) for record in caplog.records]
+    [warning] = [line for line in lines if line["level"] == "warning"]
+    assert warning["request_id"] == "hot-broken"
+    assert warning["message"] == "hot path lookup failed (RuntimeError); the full path answers"
+    assert "RuntimeError: version read failed" in warning["trace"]
+    assert WILL not in json.dumps(lines)
+    assert not [line for line in lines if line["level"] == "error"]  # no 500, no crash

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emailshare.api.observe import JsonFormatter
+from emailshare.api.logs import JsonFormatter
 from emailshare.storage.db import StoreUnavailable
 from emailshare.testing import InProcess, ServerProcess, start_server
 from tests.builders import auth, one_client_per_worker

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from emailshare.api import (
     actions,
     admin,
     emails,
     errors,
+    hotpath,
     limits,
+    metrics,
     oauth,
     observe,
     openapi,
@@ -66,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await db.close()
 
-    app = Starlette(
+    app = App(
         routes=[
             Route(routes.DETAILS_ROUTE, routes.sharing_details, methods=ANY),
             Route(
@@ -90,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/__emailshare/ui", admin.ui_redirect, methods=ANY),
             Mount("/__emailshare/ui", app=admin.ui),
             Route("/openapi.json", openapi.endpoint, methods=ANY),
-            Route("/metrics", observe.metrics, methods=ANY),
+            Route("/metrics", metrics.endpoint, methods=ANY),
             Route("/healthz", routes.healthz, methods=ANY),
             Route("/readyz", routes.readyz, methods=ANY),
         ],
@@ -102,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
         middleware=middleware(settings),
+        outer=outer_middleware(settings),
     )
     app.router.redirect_slashes = False
     app.state.settings = settings
@@ -113,20 +118,40 @@ def answer_weight(entry: tuple[int, int, bytes]) -> int:
     return len(entry[2]) + 512
 
 
+class App(Starlette):
+    """Starlette, with middleware outside its error boundary as well as inside.
+
+    Starlette builds ``ServerErrorMiddleware`` (which answers an unexpected exception with
+    the ``Exception`` handler, ``api.errors.on_unexpected``) outermost, then the user
+    middleware, then ``ExceptionMiddleware``. ``outer`` wraps all of that: middleware there
+    sees every answer as the client gets it, the error boundary's 500 included
+    (docs/observability.md).
+    """
+
+    def __init__(self, *, outer: Sequence[Middleware] = (), **kwargs: Any) -> None:
+        self.outer_middleware = list(outer)
+        super().__init__(**kwargs)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app = super().build_middleware_stack()
+        for cls, args, kwargs in reversed(self.outer_middleware):
+            app = cls(app, *args, **kwargs)
+        return app
+
+
+def outer_middleware(settings: Settings) -> list[Middleware]:
+    """Outside the error boundary: observability (request ids, metrics, logs, request log)."""
+    return [Middleware(observe.Observe, settings=settings)]
+
+
 def middleware(settings: Settings) -> list[Middleware]:
-    """Outermost first: observability sees everything, limits refuse early, then credits."""
+    """Inside the error boundary, outermost first: the hot path, limits, then credits."""
     if settings.credits_per_day or settings.max_concurrent:  # every request is charged
-        return [
-            Middleware(observe.Observe, settings=settings),
-            Middleware(limits.Limits),
-            Middleware(ratelimit.RateLimit, settings=settings),
-        ]
-    # Cached details answers go out from Observe, unrouted: the hot path (docs/performance.md).
-    fast = routes.cached_details if settings.cache_size else None
-    return [
-        Middleware(observe.Observe, settings=settings, fast=fast, fast_route=routes.DETAILS_ROUTE),
-        Middleware(limits.Limits),
-    ]
+        return [Middleware(limits.Limits), Middleware(ratelimit.RateLimit, settings=settings)]
+    if not settings.cache_size:
+        return [Middleware(limits.Limits)]
+    # Cached details answers go out unrouted: the hot path (docs/performance.md).
+    return [Middleware(hotpath.HotPath), Middleware(limits.Limits)]
 
 
 def create_app_from_env() -> Starlette:

@@ -40,8 +40,14 @@ def status_of(exc: e.ZohoError) -> int:
     return STATUS.get(type(exc), 400)
 
 
+def error_body(exc: e.ZohoError) -> tuple[int, bytes]:
+    """Zoho's status and body for ``exc``, for an answer kept as bytes (the details cache)."""
+    return status_of(exc), wire.error(exc)
+
+
 def error_response(exc: e.ZohoError, headers: dict[str, str] | None = None) -> Response:
-    return Response(wire.error(exc), status_of(exc), headers=headers, media_type=wire.CONTENT_TYPE)
+    status, body = error_body(exc)
+    return Response(body, status, headers=headers, media_type=wire.CONTENT_TYPE)
 
 
 async def on_zoho_error(_: Request, exc: Exception) -> Response:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Scope
 
-from emailshare.api import wire
-from emailshare.api.errors import status_of
-from emailshare.api.limits import refusal
+from emailshare.api import answers, wire
+from emailshare.api.answers import DETAILS_ROUTE as DETAILS_ROUTE  # the route's home is there
+from emailshare.api.answers import DETAILS_VERSIONS
+from emailshare.api.errors import error_body
 from emailshare.config import Settings
 from emailshare.domain import scopes as scope_rules
 from emailshare.domain.errors import (
@@ -20,12 +19,9 @@ from emailshare.domain.errors import (
     ZohoError,
 )
 from emailshare.service import details
-from emailshare.service.auth import Caller, authenticate, authenticate_token, bearer_token
-from emailshare.service.tokens import token_hash
+from emailshare.service.auth import Caller, authenticate, authenticate_token
 from emailshare.storage.repo import Store
 
-DETAILS_ROUTE = "/crm/{version}/{module}/{record_id}/__emails_sharing_details"
-DETAILS_VERSIONS = frozenset({"v4", "v5", "v6", "v7", "v8"})
 OLD_VERSIONS = frozenset({"v2", "v2.1", "v3"})
 ALL_VERSIONS = DETAILS_VERSIONS | OLD_VERSIONS
 
@@ -73,81 +69,27 @@ async def caller(request: Request) -> Caller:
     )
 
 
-async def cached_details(scope: Scope) -> tuple[int, bytes] | None:
-    """The cached answer (status, body) to a plain ``GET`` of the details endpoint, or None.
-
-    The hot path of the whole service: called by ``api.observe`` before Starlette routes the
-    request, it answers from the per-worker answer cache exactly what :func:`sharing_details`
-    would, and leaves anything else (a miss, a query string, a limit, any doubt) to it.
-    """
-    path: str = scope["path"]
-    if scope["query_string"] or scope.get("root_path") or not path.endswith(_SUFFIX):
-        return None
-    parts = path.split("/")
-    if len(parts) != 6 or parts[1] != "crm" or parts[2] not in DETAILS_VERSIONS:
-        return None
-    module, record = parts[3], parts[4]
-    if not module or not record or refusal(scope) is not None:
-        return None
-    header = None
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            header = value
-            break
-    if header is None:
-        return None
-    state = scope["app"].state
-    try:
-        token = bearer_token(header.decode("latin-1"))
-        await state.freshness.check()
-        return from_cache(state, (token_hash(token), module, record), int(state.settings.clock()))
-    except Exception:  # a bad header, the store down, no store yet: the full path answers
-        return None
-
-
-AnswerKey = tuple[str, str, str]  # token hash, module and record as written
-
-
-def from_cache(state: State, key: AnswerKey, now: int) -> tuple[int, bytes] | None:
-    """The cached (status, body) for ``key`` while its token lives, counted as a hit."""
-    hit = state.answers.get(key)
-    if hit is None or hit[0] <= now:
-        return None
-    state.freshness.hits += 1
-    return hit[1], hit[2]
-
-
-_SUFFIX = "/__emails_sharing_details"
-
-
 async def sharing_details(request: Request) -> Response:
     """``GET /crm/{version}/{module}/{record_id}/__emails_sharing_details``."""
     _require_get(request)
     require_version(request.path_params["version"])
-    # The answer depends only on the token, the module and record as written, and the store:
-    # reuse it while the store has not changed at all (service.cache) and the token lives.
     state = request.app.state
-    epoch = await state.freshness.check()
-    token = bearer_token(request.headers.get("authorization"))
-    hashed = token_hash(token)
     module, record = request.path_params["module"], request.path_params["record_id"]
-    key = (hashed, module, record)
-    t = now(request)
-    hit = from_cache(state, key, t)
-    if hit is not None:
-        return ok(hit[1], hit[0])
+    asked = await answers.lookup(state, request.headers.get("authorization"), module, record)
+    if asked.hit is not None:
+        return ok(asked.hit[1], asked.hit[0])
     state.freshness.misses += 1
-    who = await authenticate_token(store(request), token, hashed, t, state.callers)
+    who = await authenticate_token(
+        store(request), asked.token, asked.key[0], asked.now, state.callers
+    )
     try:
         result = await details.sharing_details(
             store(request), who, module, record, state.public_sharers.get
         )
         status, body = 200, wire.sharing_details(result)
-    except ZohoError as exc:
-        status, body = status_of(exc), wire.error(exc)
-    if state.freshness.epoch == epoch:  # nothing changed while computing
-        # Kept as an exact-size copy: orjson's own buffer holds twice the bytes or more.
-        state.answers.put(key, (who.expires_at, status, memoryview(body).tobytes()))
+    except ZohoError as exc:  # an answer too: cached like any other
+        status, body = error_body(exc)
+    answers.keep(state, asked, who.expires_at, status, body)
     return ok(body, status)
 
 
