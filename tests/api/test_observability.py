@@ -242,6 +242,7 @@ def test_metrics_add_up_every_worker(srv: ServerProcess) -> None:
     assert value_of(samples, "emailshare_cache_hits_total") >= 6
     assert value_of(samples, "emailshare_cache_misses_total") >= 2
     assert value_of(samples, "emailshare_store_errors_total") == 0
+    assert value_of(samples, "emailshare_hot_path_errors_total") == 0
     # Unknown paths are counted together, not one series per path.
     assert not any("nowhere" in str(labels) for _, labels, _ in samples)
 
@@ -321,7 +322,9 @@ def test_an_unexpected_error_answers_500_with_the_request_id(
         assert value_of(samples, "emailshare_requests_total", route="/readyz", status="500") == 2
     lines = [json.loads(JsonFormatter().format(record)) for record in caplog.records]
     crash_lines = [line for line in lines if line.get("request_id") == "obs-crash"]
-    assert any("RuntimeError: boom" in line.get("trace", "") for line in crash_lines)
+    # Logged once (by api.errors, through Starlette's error boundary), with the request's id.
+    [traced] = [line for line in crash_lines if "trace" in line]
+    assert "RuntimeError: boom" in traced["trace"]
     assert any(line["message"] == "request" and line["status"] == 500 for line in crash_lines)
     gone = [line["level"] for line in lines if line.get("request_id") == "obs-gone"]
     assert sorted(gone) == ["error", "warning"]  # the store's outage, then the request line

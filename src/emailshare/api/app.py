@@ -140,18 +140,19 @@ class App(Starlette):
 
 
 def outer_middleware(settings: Settings) -> list[Middleware]:
-    """Outside the error boundary: observability (request ids, metrics, logs, request log)."""
-    return [Middleware(observe.Observe, settings=settings)]
+    """Outside the error boundary: observability (request ids, metrics, logs, request log), and
+    the hot path it asks first: cached details answers sent unrouted (docs/performance.md).
+    When credits or concurrency limits are on, every request must be charged: no hot path."""
+    charged = settings.credits_per_day or settings.max_concurrent
+    fast = hotpath.HotPath() if settings.cache_size and not charged else None
+    return [Middleware(observe.Observe, settings=settings, fast=fast)]
 
 
 def middleware(settings: Settings) -> list[Middleware]:
-    """Inside the error boundary, outermost first: the hot path, limits, then credits."""
+    """Inside the error boundary, outermost first: limits refuse early, then credits."""
     if settings.credits_per_day or settings.max_concurrent:  # every request is charged
         return [Middleware(limits.Limits), Middleware(ratelimit.RateLimit, settings=settings)]
-    if not settings.cache_size:
-        return [Middleware(limits.Limits)]
-    # Cached details answers go out unrouted: the hot path (docs/performance.md).
-    return [Middleware(hotpath.HotPath), Middleware(limits.Limits)]
+    return [Middleware(limits.Limits)]
 
 
 def create_app_from_env() -> Starlette:

@@ -1,10 +1,12 @@
 """The hot path: a cached details answer sent before Starlette routes the request.
 
-The first user middleware (inside Starlette's error boundary, inside ``api.observe``, which
-gives the answer its request id, counts and logs it): a plain ``GET`` of the details endpoint
+A plain helper, not a middleware: ``api.observe.Observe`` asks it first, once it has the
+request's id and before anything else runs (as a middleware inside Starlette's error boundary
+it cost ~2 µs more per answer, docs/performance.md). A plain ``GET`` of the details endpoint
 whose answer is in the worker's cache (``api.answers.lookup``, the same lookup the handler
-makes) is answered here, exactly as the handler would answer it. Anything else (a miss, a
-query string, a request a limit refuses, any doubt) goes on to the full path, which answers it.
+makes) is answered exactly as the handler would answer it, and ``Observe`` sends, counts and
+logs it like any answer. Anything else (a miss, a query string, a request a limit refuses, any
+doubt) goes on to the full path, which answers it.
 
 A lookup that fails unexpectedly is logged (a warning, with the request's id) and counted
 (``emailshare_hot_path_errors_total``), and the request goes on to the full path. Failures the
@@ -16,18 +18,15 @@ from __future__ import annotations
 
 import logging
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from emailshare.api import answers
 from emailshare.api.limits import refusal
-from emailshare.api.metrics import METRICS_KEY, Metrics
+from emailshare.api.metrics import Metrics
 from emailshare.domain.errors import ZohoError
 from emailshare.storage.db import StoreUnavailable
 
-ROUTE_KEY = "emailshare.route"  # scope key: the route template of an answer sent unrouted
 log = logging.getLogger("emailshare")
-
-_JSON = (b"content-type", b"application/json;charset=UTF-8")
 
 
 def _target(scope: Scope) -> tuple[str, str, bytes] | None:
@@ -49,32 +48,19 @@ def _target(scope: Scope) -> tuple[str, str, bytes] | None:
 
 
 class HotPath:
-    """Answers cached details requests unrouted; passes every other request on."""
+    """Cached details answers, for :class:`~emailshare.api.observe.Observe` to send."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    route = answers.DETAILS_ROUTE  # what its answers are counted under
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            answer = await self.cached(scope)
-            if answer is not None:
-                status, body = answer
-                scope[ROUTE_KEY] = answers.DETAILS_ROUTE
-                length = (b"content-length", str(len(body)).encode("ascii"))
-                await send(
-                    {"type": "http.response.start", "status": status, "headers": [length, _JSON]}
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
-
-    async def cached(self, scope: Scope) -> tuple[int, bytes] | None:
+    async def answer(
+        self, scope: Scope, request_id: str, metrics: Metrics
+    ) -> tuple[int, bytes] | None:
         """The cached (status, body) for this request, or None: the full path answers it."""
-        target = _target(scope)
-        if target is None:
-            return None
-        module, record, header = target
         try:
+            target = _target(scope)
+            if target is None:
+                return None
+            module, record, header = target
             found = await answers.lookup(
                 scope["app"].state, header.decode("latin-1"), module, record
             )
@@ -85,9 +71,8 @@ class HotPath:
                 "hot path lookup failed (%s); the full path answers",
                 type(exc).__name__,
                 exc_info=exc,
+                extra={"request_id": request_id},
             )
-            metrics = scope.get(METRICS_KEY)
-            if isinstance(metrics, Metrics):
-                metrics.hot_path_errors += 1
+            metrics.hot_path_errors += 1
             return None
         return found.hit

@@ -24,7 +24,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emailshare.api import journal, logs
-from emailshare.api.hotpath import ROUTE_KEY
+from emailshare.api.hotpath import HotPath
 from emailshare.api.journal import RESPONSE_KEPT, logged_request
 from emailshare.api.logs import ORG_KEY
 from emailshare.api.metrics import METRICS_KEY, Metrics
@@ -38,12 +38,12 @@ REQUEST_ID_HEADER = b"x-request-id"
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
 
 
+_JSON = (b"content-type", b"application/json;charset=UTF-8")
+
+
 def route_of(scope: Scope) -> str:
     """The route template that answered, or would have: a request refused before routing (a
     limit, a 429) is counted under the route it asked for. Unknown paths are ``unmatched``."""
-    known: str | None = scope.get(ROUTE_KEY)  # answered unrouted, by the hot path
-    if known is not None:
-        return known
     route = scope.get("route")
     if route is None:
         for candidate in scope["app"].routes:
@@ -54,10 +54,15 @@ def route_of(scope: Scope) -> str:
 
 
 class Observe:
-    """Outermost middleware: request id, metrics, and (when on) log lines and the request log."""
+    """Outermost middleware: request id, metrics, and (when on) log lines and the request log.
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    ``fast``, when given, may answer a request before anything else runs (the details
+    endpoint's cache, ``api.hotpath``); such an answer is observed like any other.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings, fast: HotPath | None = None) -> None:
         self.app = app
+        self.fast = fast
         self.log_requests = settings.log_requests
         self.keep = bool(settings.admin_key)  # the request log exists for the admin API only
         self.metrics = Metrics()
@@ -81,6 +86,21 @@ class Observe:
         if request_id is None:
             request_id = f"{self._prefix}{self._next():010x}"
         header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+        if self.fast is not None and scope["method"] == "GET":
+            answer = await self.fast.answer(scope, request_id, self.metrics)
+            if answer is not None:
+                status, body = answer
+                length = (b"content-length", str(len(body)).encode("ascii"))
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": status,
+                        "headers": [length, _JSON, header],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                self._finish(scope, self.fast.route, request_id, status, start, body)
+                return
         current, reset = logs.begin(request_id)
         scope[METRICS_KEY] = self.metrics
         chunks: list[bytes] | None = [] if self.keep else None
@@ -129,14 +149,26 @@ class Observe:
         start: float,
         chunks: list[bytes] | None,
     ) -> None:
+        if current.store_error:
+            self.metrics.store_errors += 1
+        body = None if chunks is None else b"".join(chunks)
+        self._finish(scope, route_of(scope), current.id, status, start, body)
+
+    def _finish(
+        self,
+        scope: Scope,
+        route: str,
+        request_id: str,
+        status: int,
+        start: float,
+        body: bytes | None,
+    ) -> None:
         seconds = time.perf_counter() - start
         metrics = self.metrics
         if metrics.state is None:
             metrics.state = scope["app"].state
-        if current.store_error:
-            metrics.store_errors += 1
-        metrics.record(route_of(scope), scope["method"], status, seconds)
+        metrics.record(route, scope["method"], status, seconds)
         if self.log_requests or status >= 500:
-            logs.request_line(scope, current.id, status, seconds)
-        if chunks is not None:
-            journal.remember(scope, current.id, status, seconds, b"".join(chunks))
+            logs.request_line(scope, request_id, status, seconds)
+        if self.keep:
+            journal.remember(scope, request_id, status, seconds, body or b"")
