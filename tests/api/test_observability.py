@@ -328,3 +328,45 @@ def test_an_unexpected_error_answers_500_with_the_request_id(
     assert any(line["message"] == "request" and line["status"] == 500 for line in crash_lines)
     gone = [line["level"] for line in lines if line.get("request_id") == "obs-gone"]
     assert sorted(gone) == ["error", "warning"]  # the store's outage, then the request line
+
+
+def test_the_metrics_directory_lives_as_long_as_its_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    tmp = tmp_path_factory.mktemp("metrics-dir")
+    given = tmp / "given"
+    db_url = db_url_for(tmp)
+
+    def patched(server: ServerProcess) -> float:
+        with httpx.Client(base_url=server.url, timeout=10) as c:
+            samples = parse_exposition(c.get("/metrics").text)
+        return value_of(samples, "emailshare_requests_total", method="PATCH")
+
+    first = start_server(db_url=db_url, fixture=ACME_FIXTURE, args=["--metrics-dir", str(given)])
+    try:
+        with httpx.Client(base_url=first.url, timeout=10) as c:
+            for _ in range(3):
+                assert c.patch("/crm/v8/org", headers=auth(WILL)).status_code == 400
+        assert patched(first) == 3
+    finally:
+        first.stop()
+    # A folder given is kept, with the counts; the worker marked itself dead on its way out.
+    kept = sorted(p.name for p in given.iterdir())
+    assert any(name.startswith("counter_") for name in kept), kept
+    assert not any(name.startswith("gauge_live") for name in kept), kept
+    again = start_server(db_url=db_url, args=["--metrics-dir", str(given)])
+    try:  # the previous run's files are not added to this run's counts
+        assert patched(again) == 0
+        with httpx.Client(base_url=again.url, timeout=10) as c:
+            assert value_of(parse_exposition(c.get("/metrics").text), "emailshare_processes") == 1
+    finally:
+        again.stop()
+    # Without one, the server makes a folder of its own and removes it when it stops.
+    private = tmp / "tmpdir"
+    private.mkdir()
+    own = start_server(db_url=db_url, env={"TMPDIR": str(private)})
+    try:
+        assert [p.name[:19] for p in private.iterdir()] == ["emailshare-metrics-"]
+    finally:
+        own.stop()
+    assert list(private.iterdir()) == []
