@@ -9,6 +9,17 @@ Zoho and against emailshare alike. See ``docs/client.md``.
 
 from emailshare.client.aio import AsyncClient
 from emailshare.client.auth import OAuthCredentials
+from emailshare.client.email_models import (
+    Attachment,
+    EmailDetail,
+    EmailOwner,
+    EmailPage,
+    EmailStatus,
+    EmailSummary,
+    LinkedRecord,
+    PageInfo,
+    Party,
+)
 from emailshare.client.errors import (
     OAuthError,
     UnexpectedResponseError,
@@ -23,11 +34,20 @@ from emailshare.client.sync import Client
 __all__ = [
     "ActionResult",
     "AsyncClient",
+    "Attachment",
     "Client",
     "CurrentUser",
+    "EmailDetail",
+    "EmailOwner",
+    "EmailPage",
+    "EmailStatus",
+    "EmailSummary",
+    "LinkedRecord",
     "OAuthCredentials",
     "OAuthError",
     "Org",
+    "PageInfo",
+    "Party",
     "RetryPolicy",
     "ShareFromUser",
     "SharingDetails",

@@ -18,6 +18,7 @@ from emailshare.client.base import (
     USER_AGENT,
     BaseClient,
 )
+from emailshare.client.emails import AsyncEmailsAPI
 from emailshare.client.flow import (
     Action,
     Authorize,
@@ -37,7 +38,7 @@ from emailshare.client.retry import RetryPolicy
 T = TypeVar("T")
 
 
-class AsyncClient(BaseClient):
+class AsyncClient(AsyncEmailsAPI, BaseClient):
     """An asyncio client of Zoho CRM's email-sharing APIs (and of emailshare).
 
     Authentication: ``access_token`` (a fixed token), or ``oauth`` credentials, or both (the

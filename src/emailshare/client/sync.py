@@ -19,6 +19,7 @@ from emailshare.client.base import (
     USER_AGENT,
     BaseClient,
 )
+from emailshare.client.emails import EmailsAPI
 from emailshare.client.flow import (
     Action,
     Authorize,
@@ -38,7 +39,7 @@ from emailshare.client.retry import RetryPolicy
 T = TypeVar("T")
 
 
-class Client(BaseClient):
+class Client(EmailsAPI, BaseClient):
     """A thread-safe client of Zoho CRM's email-sharing APIs (and of emailshare).
 
     Authentication: ``access_token`` (a fixed token), or ``oauth`` credentials, or both (the
