@@ -29,7 +29,7 @@ from emailshare.domain.errors import (
     ZohoError,
 )
 from emailshare.domain.model import Org
-from emailshare.service import admin
+from emailshare.service import admin, explain_emails
 from emailshare.service import explain as explaining
 from emailshare.service.fixtures import parse_fixture, parse_id, parse_text, write_fixture
 from emailshare.storage import snapshot
@@ -177,12 +177,14 @@ async def _explained_org(request: Request, caller_id: int) -> Org:
 
 
 async def explain(request: Request) -> Response:
-    """``GET /__emailshare/explain?caller=ID&record=ID[&module=M][&org=ID][&format=text]``.
+    """``GET /__emailshare/explain?caller=ID&record=ID[&module=M][&org=ID][&type=T]
+    [&owner_id=U][&format=text]``.
 
     For the caller and the record: every check in order, whether the caller may read it and by
     which rule (with each fact), every user of the org in answer order with the rule that puts
     them in or leaves them out, and the exact answer the endpoint gives (status and body),
-    all computed by the pure rules from the store's current data.
+    all computed by the pure rules from the store's current data; then ``emails``: why each
+    email is or is not in the record's Emails list for ``type``/``owner_id``.
     """
     _guard(request, "GET")
     caller_id = _id_param(request, "caller")
@@ -200,10 +202,27 @@ async def explain(request: Request) -> Response:
         status, answer = status_of(exp.outcome), wire.error(exp.outcome)
     else:
         status, answer = 200, wire.sharing_details(exp.outcome)
+    mail = _explain_emails(request, exp)
     if fmt == "text":
         text = explaining.as_text(exp, status, answer.decode())
+        if mail is not None:
+            text += "\n" + explain_emails.as_text(mail)
         return Response(text, media_type="text/plain; charset=utf-8")
-    return routes.ok(wire.dumps(explaining.as_document(exp, status, orjson.loads(answer))))
+    doc = explaining.as_document(exp, status, orjson.loads(answer))
+    doc["emails"] = explain_emails.as_document(mail) if mail is not None else None
+    return routes.ok(wire.dumps(doc))
+
+
+def _explain_emails(
+    request: Request, exp: explaining.Explanation
+) -> explain_emails.EmailsExplanation | None:
+    """Why each email is or is not in the record's Emails list (``type`` and ``owner_id`` as
+    the list takes them); None when the sharing answer is already an error."""
+    if isinstance(exp.outcome, ZohoError) or exp.record is None:
+        return None
+    owner_id = _id_param(request, "owner_id")
+    type_ = request.query_params.get("type") or None
+    return explain_emails.explain(exp.org, exp.caller, exp.record, type_, owner_id)
 
 
 # --- the web page ---------------------------------------------------------------------------

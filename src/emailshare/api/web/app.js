@@ -231,6 +231,7 @@
     if (!callerId || !recordId) return;
     const record = page.org.records.find((r) => r.id === recordId);
     const params = { org: page.org.id, caller: callerId, record: recordId, module: record?.module };
+    if ($("email-type").value) params.type = $("email-type").value;
     setStatus("Explaining…");
     try {
       const doc = await api("explain", params);
@@ -313,12 +314,39 @@
         ),
       ),
     );
+    renderEmails(doc.emails);
     // Compact, keys in order: the very bytes the endpoint answers.
     $("answer-body").textContent = JSON.stringify(doc.answer.body);
     $("answer-text").textContent = "";
     $("text-section").dataset.loaded = "";
     $("explain").hidden = false;
     showText();
+  }
+
+  // Why each email is or is not in the record's Emails list (null when the answer is an error).
+  function renderEmails(mail) {
+    $("emails-section").hidden = mail === null || mail === undefined;
+    if (!mail) return;
+    const summary = $("emails-summary");
+    summary.textContent = mail.error
+      ? `the list answers ${mail.error.code}: ${mail.error.message}`
+      : `${mail.listed} listed (type ${mail.type ?? "absent"})`;
+    summary.dataset.error = mail.error ? mail.error.code : "";
+    fillTable(
+      $("emails-table"),
+      mail.emails.map((e) =>
+        el(
+          "tr",
+          { dataset: { messageId: e.message_id, reason: e.reason }, class: e.listed ? "included" : "excluded" },
+          el("td", {}, e.position ?? "—"),
+          el("td", {}, badge(e.listed)),
+          el("td", {}, e.subject ?? "(no subject)", el("span", { class: "id sub" }, e.message_id)),
+          el("td", {}, e.kind),
+          el("td", { class: "decision" }, e.reason),
+          el("td", {}, e.detail),
+        ),
+      ),
+    );
   }
 
   // --- requests -------------------------------------------------------------------------------
