@@ -21,7 +21,6 @@ from emailshare.client import (
     EmailPage,
     EmailStatus,
     EmailSummary,
-    LinkedRecord,
     Party,
     ZohoAPIError,
 )

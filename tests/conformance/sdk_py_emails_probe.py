@@ -37,7 +37,8 @@ from typing import Any
 _SPEC = importlib.util.spec_from_file_location(
     "sdk_py_probe", Path(__file__).with_name("sdk_py_probe.py")
 )
-assert _SPEC is not None and _SPEC.loader is not None
+assert _SPEC is not None
+assert _SPEC.loader is not None
 base = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(base)
 
