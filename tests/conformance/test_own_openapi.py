@@ -164,6 +164,8 @@ UNDOCUMENTED = {
     "/__emailshare/ui": "admin web page (HTML, JS, CSS), not an API",
 }
 DETAILS_PATH = "/crm/{version}/{module}/{record_id}/__emails_sharing_details"
+# Their 200s need emails, which acme.json has none of: test_own_openapi_emails.py runs them.
+ANSWERED_ELSEWHERE = frozenset({"getRecordEmails", "getRecordEmail"})
 # A route template with ``{action}`` serves two documented paths.
 ACTIONS = ("share_emails", "unshare_emails")
 
@@ -1262,7 +1264,7 @@ def test_openapi_endpoint(oas_server: ServerProcess, served_document: dict[str, 
 
 
 def _concrete(path: str) -> str:
-    values = {"{version}": "v8", "{module}": "Leads", "{record_id}": PAT_LEAD}
+    values = {"{version}": "v8", "{module}": "Leads", "{record_id}": PAT_LEAD, "{message_id}": "m1"}
     for key, value in values.items():
         path = path.replace(key, value)
     return path
@@ -1359,7 +1361,7 @@ def test_own_openapi_conformance(
     assert len(figures) == len(operations(load_schema(served_document, oas_server.url)))
     for op_id, fig in figures.items():
         assert fig.generated >= count, op_id
-        assert 200 in fig.statuses, f"{op_id} never answered 200"
+        assert 200 in fig.statuses or op_id in ANSWERED_ELSEWHERE, f"{op_id} never answered 200"
     for op_id in (B1, B2):
         assert 207 in figures[op_id].statuses, f"{op_id} never answered 207"
     assert not missed, "examples that missed their branch:\n" + "\n".join(missed)
