@@ -19,6 +19,7 @@ from typing import TypeVar
 from emailshare import cli_mail
 from emailshare.config import DEFAULT_DB, Settings
 from emailshare.domain.errors import FixtureError
+from emailshare.mail import vault
 from emailshare.service import admin, oauth
 from emailshare.service.fixtures import parse_id
 from emailshare.storage import migrate
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load", help="load a fixture (JSON or YAML) into the store")
     db_opt(load)
     load.add_argument("file")
+    cli_mail.key_option(load)
 
     token = sub.add_parser("token", help="print a new access token for a user")
     db_opt(token)
@@ -227,10 +229,11 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
             shutil.rmtree(metrics, ignore_errors=True)
 
 
-def _prepare(db_url: str, fixture: str | None) -> None:
+def _prepare(db_url: str, fixture: str | None, key_file: str | None = None) -> None:
     async def work(store: Store) -> None:
         if fixture:
-            summary = await admin.load_file(store, fixture, int(time.time()))
+            key = vault.load_key(key_file)
+            summary = await admin.load_file(store, fixture, int(time.time()), key)
             print(
                 f"loaded {fixture}: {summary.orgs} orgs, {summary.users} users, "
                 f"{summary.records} records, {summary.tokens} tokens",
@@ -295,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hasattr(args, "run"):  # the commands of cli_mail
             return int(args.run(args))
         if args.command == "serve":
-            _prepare(args.db, args.load)
+            _prepare(args.db, args.load, args.secret_key_file)
             settings = Settings(
                 db_url=args.db,
                 public_url=args.public_url,
@@ -312,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with cli_mail.background_sync(args):
                 serve(settings, args.host, args.port, args.workers)
         elif args.command == "load":
-            _prepare(args.db, args.file)
+            _prepare(args.db, args.file, args.secret_key_file)
         elif args.command == "token":
             scopes = [s for text in args.scopes for s in oauth.split_scopes(text)]
 

@@ -149,6 +149,7 @@ def normalised(org: dict[str, Any]) -> dict[str, Any]:
                 "protocol": mailbox["protocol"],
                 "address": mailbox.get("address", ""),
                 "enabled": mailbox.get("enabled", True),
+                "server": mailbox.get("server"),
             }
         return {
             "id": u["id"],

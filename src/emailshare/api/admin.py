@@ -54,7 +54,7 @@ async def load(request: Request) -> Response:
     _guard(request, "POST")
     raw = await body.read_limited(request, MAX_FIXTURE)
     try:
-        orgs = parse_fixture(parse_text(raw.decode("utf-8")))
+        orgs = admin.sealed(parse_fixture(parse_text(raw.decode("utf-8"))))
         # Client ids and tokens held by other orgs are found inside the store's transaction.
         await routes.store(request).replace_orgs(orgs, int(time.time()))
     except (UnicodeDecodeError, FixtureError) as exc:

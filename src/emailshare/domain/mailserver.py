@@ -23,6 +23,8 @@ class MailServer:
     security: Security
     login: str
     password: str | None = field(default=None, repr=False)
+    # The password sealed with the operator's key (service.mailsync.seal): what the store keeps.
+    password_enc: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,14 @@ class SyncState:
     last_error_at: int | None
     failures: int
     next_try_at: int
+
+
+ENV_KEY_FILE = "EMAILSHARE_SECRET_KEY_FILE"
+#: How to give emailshare a key: the end of every refusal for the want of one.
+KEY_HOW = (
+    "make one with `emailshare secret-key > emailshare.key` and pass "
+    f"--secret-key-file emailshare.key (or set {ENV_KEY_FILE})"
+)
 
 
 def backoff(failures: int) -> int:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from emailshare.domain.mail import OrgMail
+from emailshare.domain.mailserver import MailServer
 
 
 class Status(StrEnum):
@@ -54,6 +55,7 @@ class Mailbox:
     protocol: Protocol
     address: str
     enabled: bool = True
+    server: MailServer | None = None  # a real server to sync (docs/contract.md §13)
 
 
 @dataclass(frozen=True, slots=True)

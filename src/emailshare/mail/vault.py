@@ -14,11 +14,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-ENV = "EMAILSHARE_SECRET_KEY_FILE"
-HOW = (
-    "make one with `emailshare secret-key > emailshare.key` and pass "
-    f"--secret-key-file emailshare.key (or set {ENV})"
-)
+from emailshare.domain.mailserver import ENV_KEY_FILE, KEY_HOW
+
+ENV = ENV_KEY_FILE
+HOW = KEY_HOW
 
 
 class SecretKeyError(ValueError):

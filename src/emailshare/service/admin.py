@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from emailshare.domain.errors import FixtureError
 from emailshare.domain.model import Org
+from emailshare.mail import vault
+from emailshare.mail.vault import SecretKey
+from emailshare.service import mailsync
 from emailshare.service.fixtures import parse_fixture, read_document
 from emailshare.service.tokens import new_access_token
 from emailshare.storage.repo import Store
@@ -29,9 +32,20 @@ def summarise(orgs: Sequence[Org]) -> LoadSummary:
     )
 
 
-async def load_file(store: Store, path: str, now: int) -> LoadSummary:
+def sealed(orgs: Sequence[Org], key: SecretKey | None = None) -> list[Org]:
+    """The orgs with their mailbox passwords encrypted (docs/mailboxes.md): with ``key``, else
+    the key named by $EMAILSHARE_SECRET_KEY_FILE; a password and no key is a FixtureError."""
+    if key is None and any(u.mailbox and u.mailbox.server for o in orgs for u in o.users):
+        try:
+            key = vault.load_key(None)
+        except vault.SecretKeyError as exc:
+            raise FixtureError(str(exc)) from None
+    return mailsync.seal(orgs, key)
+
+
+async def load_file(store: Store, path: str, now: int, key: SecretKey | None = None) -> LoadSummary:
     """Validate a fixture file wholly, then load it in one transaction."""
-    orgs = parse_fixture(read_document(path))
+    orgs = sealed(parse_fixture(read_document(path)), key)
     await store.replace_orgs(orgs, now)
     return summarise(orgs)
 

@@ -10,6 +10,7 @@ mailbox that fails records the error and is retried with backoff; the others go 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
 import time
@@ -19,8 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from emailshare.domain.emails import address_key
+from emailshare.domain.errors import FixtureError
 from emailshare.domain.mail import Attachment, Email, EmailKind, Party, default_status
 from emailshare.domain.mailserver import MailServer, SyncState
+from emailshare.domain.model import Org
 from emailshare.mail import vault
 from emailshare.mail.parse import ParsedMail, Person, Skipped, parse
 from emailshare.service.mailports import (
@@ -234,6 +237,27 @@ def as_email(mail: ParsedMail, box: Mailbox, in_sent_folder: bool, seen: bool) -
         attachments=tuple(Attachment(a.id, a.name, a.size) for a in mail.attachments),
         status=default_status(EmailKind.MAILBOX, sent),
     )
+
+
+def seal(orgs: Sequence[Org], key: vault.SecretKey | None) -> list[Org]:
+    """The orgs of a fixture with every mailbox password encrypted with ``key``, before
+    anything is stored; a password and no key: refused, naming the place."""
+    sealed = []
+    for i, org in enumerate(orgs):
+        users = []
+        for j, u in enumerate(org.users):
+            s = u.mailbox.server if u.mailbox else None
+            if u.mailbox is not None and s is not None and s.password is not None:
+                if key is None:
+                    raise FixtureError(
+                        f"$.orgs[{i}].users[{j}].mailbox.server.password: a mailbox password"
+                        f" needs a secret key: {vault.HOW}"
+                    )
+                s = dataclasses.replace(s, password=None, password_enc=key.encrypt(s.password))
+                u = dataclasses.replace(u, mailbox=dataclasses.replace(u.mailbox, server=s))
+            users.append(u)
+        sealed.append(dataclasses.replace(org, users=tuple(users)))
+    return sealed
 
 
 async def set_server(

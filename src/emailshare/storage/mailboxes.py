@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from emailshare.domain.errors import FixtureError
 from emailshare.domain.mail import Email
-from emailshare.domain.mailserver import MailServer, Security, SyncState
+from emailshare.domain.mailserver import KEY_HOW, MailServer, Security, SyncState
+from emailshare.domain.model import Org
 from emailshare.mail.parse import Skipped
 from emailshare.service.mailports import LeaseLost, Mailbox
 from emailshare.storage.db import Database, Row, Tx
@@ -43,6 +45,24 @@ def _state(r: Row) -> SyncState:
         failures=int(r[12]),
         next_try_at=int(r[13]),
     )
+
+
+async def insert_servers(tx: Tx, org: Org) -> None:
+    """The servers a fixture names (its org was just replaced); a password only sealed."""
+    rows = []
+    for u in org.users:
+        s = u.mailbox.server if u.mailbox else None
+        if s is None:
+            continue
+        if s.password is not None and s.password_enc is None:
+            raise FixtureError(f"user {u.id}: a mailbox password needs a secret key: {KEY_HOW}")
+        rows.append((org.id, u.id, s.host, s.port, s.security.value, s.login, s.password_enc))
+    if rows:
+        await tx.executemany(
+            "INSERT INTO mailbox_servers (org_id, user_id, host, port, security, login,"
+            " password_enc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
 
 class MailboxRepo:

@@ -12,6 +12,7 @@ from emailshare.domain.model import DataSharing, Org
 from emailshare.service.tokens import token_hash
 from emailshare.storage.db import Database, Params, Row, Tx
 from emailshare.storage.email_rows import insert_mail
+from emailshare.storage.mailboxes import insert_servers
 
 
 class Queryable(Protocol):
@@ -391,3 +392,4 @@ async def _insert_org(tx: Tx, org: Org, now: int) -> None:
             tx, token_hash(t.access_token), org.id, t.user, t.scopes, now + t.expires_in
         )
     await insert_mail(tx, org)
+    await insert_servers(tx, org)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from emailshare.domain.mailserver import MailServer, Security
 from emailshare.domain.model import (
     DataSharing,
     EmailSharing,
@@ -46,8 +47,10 @@ _ORGS = (
 )
 
 _USERS = (
-    "SELECT id, name, email, status, profile, role_id, mailbox_protocol, mailbox_address,"
-    " mailbox_enabled, email_sharing FROM users WHERE org_id = ? ORDER BY id"
+    "SELECT u.id, u.name, u.email, u.status, u.profile, u.role_id, u.mailbox_protocol,"
+    " u.mailbox_address, u.mailbox_enabled, u.email_sharing, s.host, s.port, s.security, s.login"
+    " FROM users u LEFT JOIN mailbox_servers s ON s.org_id = u.org_id AND s.user_id = u.id"
+    " WHERE u.org_id = ? ORDER BY u.id"
 )
 
 
@@ -122,7 +125,9 @@ def _user(r: Row) -> User:
     protocol, address, enabled = r[6], r[7], r[8]
     mailbox = None
     if protocol is not None:
-        mailbox = Mailbox(Protocol(protocol), str(address or ""), bool(enabled))
+        # A mailbox's server without its password, which never leaves the store.
+        server = None if r[10] is None else MailServer(r[10], int(r[11]), Security(r[12]), r[13])
+        mailbox = Mailbox(Protocol(protocol), str(address or ""), bool(enabled), server)
     return User(
         id=int(r[0]),
         name=str(r[1]),

@@ -96,8 +96,9 @@ async def load_into(
 
 
 async def _load_orgs(store: Store, orgs: list[Org], now: int | None, reset: bool) -> LoadSummary:
-    from emailshare.service.admin import summarise
+    from emailshare.service.admin import sealed, summarise
 
+    orgs = sealed(orgs)
     if reset:
         await store.delete_everything()
     await store.replace_orgs(orgs, int(time.time()) if now is None else now)
