@@ -1,7 +1,7 @@
 """Every SQL statement of mailbox syncing (migration 0010): the ``service.mailports``
 ``MailboxStore`` port. Parameterised always.
 
-Synced messages become rows of the emails table (storage.emails.add_synced, docs/contract.md
+Synced messages become rows of the emails table (storage.email_rows.add_synced, docs/contract.md
 §12): one per (org, message id), and the message id is derived from the mailbox's owner and the
 message (``ParsedMail.message_id``), so a message is stored once per mailbox, whichever folder,
 pass or instance sees it again.
@@ -18,7 +18,7 @@ from emailshare.domain.model import Org
 from emailshare.mail.parse import Skipped
 from emailshare.service.mailports import LeaseLost, Mailbox
 from emailshare.storage.db import Database, Row, Tx
-from emailshare.storage.emails import add_synced
+from emailshare.storage.email_rows import add_synced
 
 _STATE = (
     "SELECT s.org_id, s.user_id, u.mailbox_protocol, u.mailbox_address, s.host, s.port,"
