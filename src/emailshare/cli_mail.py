@@ -8,8 +8,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
+import subprocess
 import sys
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -103,6 +104,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     client_options(sync)
     sync.add_argument("--user", type=_id, help="only this user's mailbox")
     sync.add_argument("--no-progress", action="store_true")
+    sync.add_argument(
+        "--every",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="keep syncing, a pass every SECONDS (failing mailboxes on their backoff)",
+    )
     # For tests of crashes and takeovers: small commits, short leases.
     sync.add_argument("--batch", type=int, default=mailsync.BATCH, help=argparse.SUPPRESS)
     sync.add_argument(
@@ -213,6 +221,16 @@ def _sync(args: argparse.Namespace) -> int:
         )
         return await syncer.run(args.user, progress=bar)
 
+    if args.every:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+        async def forever(repo: MailboxRepo) -> None:
+            await _loop(mailsync.Syncer(repo, clients, key), args.every)
+
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.signal(signal.SIGTERM, _stop)
+            _with_repo(args.db, forever)
+        return 0
     summary = _with_repo(args.db, work)
     bar.finish()
     for o in summary.outcomes:
@@ -223,6 +241,10 @@ def _sync(args: argparse.Namespace) -> int:
         f" {summary.failed} failed, in {time.monotonic() - started:.1f}s"
     )
     return 1 if summary.failed else 0
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def serve_options(p: argparse.ArgumentParser) -> None:
@@ -240,50 +262,45 @@ def serve_options(p: argparse.ArgumentParser) -> None:
 
 @contextlib.contextmanager
 def background_sync(args: argparse.Namespace) -> Iterator[None]:
-    """While the server runs: one sync loop in the serving process (not one per worker),
-    passes ``--sync-every`` seconds apart, failing mailboxes on their backoff."""
+    """While the server runs: one sync loop for the server (not one per worker), a child
+    process running ``emailshare sync --every SECONDS``. A process, not a thread of the
+    serving process: granian forks its workers from that process, and an SQLite connection
+    open across a fork corrupts SQLite's own lock bookkeeping in the child."""
     if not args.sync_every or args.sync_every <= 0:
         yield
         return
-    key = vault.load_key(args.secret_key_file)  # a bad key file stops serve before it starts
-    clients = Clients(ClientSettings(args.mail_ca_file, args.mail_timeout))
-    stop = threading.Event()
-
-    def loop() -> None:
-        asyncio.run(_loop(args.db, clients, key, float(args.sync_every), stop))
-
-    thread = threading.Thread(target=loop, name="emailshare-sync", daemon=True)
-    thread.start()
+    vault.load_key(args.secret_key_file)  # a bad key file stops serve before it starts
+    cmd = [sys.executable, "-m", "emailshare", "sync", "--db", args.db, "--no-progress"]
+    cmd += ["--every", str(args.sync_every), "--mail-timeout", str(args.mail_timeout)]
+    if args.secret_key_file:
+        cmd += ["--secret-key-file", args.secret_key_file]
+    if args.mail_ca_file:
+        cmd += ["--mail-ca-file", args.mail_ca_file]
+    loop = subprocess.Popen(cmd)
     try:
         yield
     finally:
-        stop.set()
-        thread.join(timeout=10)
+        loop.terminate()
+        try:
+            loop.wait(10)
+        except subprocess.TimeoutExpired:
+            loop.kill()
+            loop.wait()
 
 
-async def _loop(
-    db_url: str,
-    clients: Clients,
-    key: vault.SecretKey | None,
-    every: float,
-    stop: threading.Event,
-) -> None:
+async def _loop(syncer: mailsync.Syncer, every: float) -> None:
+    """Passes ``every`` seconds apart, failing mailboxes on their backoff, until stopped."""
     log = logging.getLogger("emailshare.mailsync")
-    db = await connect(db_url, pool_size=2)
-    try:
-        syncer = mailsync.Syncer(MailboxRepo(db), clients, key)
-        while not stop.is_set():
-            try:
-                summary = await syncer.run(due_only=True)
-                if summary.outcomes:
-                    log.info(
-                        "sync pass: %d mailboxes, %d new emails, %d failed",
-                        len(summary.outcomes),
-                        summary.new,
-                        summary.failed,
-                    )
-            except Exception as exc:  # the store away: try again next time
-                log.warning("sync pass failed: %s", type(exc).__name__)
-            await asyncio.to_thread(stop.wait, every)
-    finally:
-        await db.close()
+    while True:
+        try:
+            summary = await syncer.run(due_only=True)
+            if summary.new or summary.failed:
+                log.info(
+                    "sync pass: %d mailboxes, %d new emails, %d failed",
+                    len(summary.outcomes),
+                    summary.new,
+                    summary.failed,
+                )
+        except Exception as exc:  # the store away: try again next time
+            log.warning("sync pass failed: %s", type(exc).__name__)
+        await asyncio.sleep(every)
