@@ -51,6 +51,7 @@ ONE_SAMPLE: dict[str, Any] = json.loads(
     '"status":[{"type":"sent"}]}]}'
 )
 ONE_WITHOUT_ATTACHMENTS = {"Emails": [{**ONE_SAMPLE["Emails"][0], "attachments": None}]}
+ONE_WITHOUT_THREAD = {"Emails": [{**ONE_SAMPLE["Emails"][0], "thread_id": None}]}
 NOT_SUPPORTED = {
     "code": "NOT_SUPPORTED",
     "details": {"resource_path_index": 0},
@@ -78,9 +79,17 @@ class Witness:
 LIST_OK = Witness("§12.4 list sample", False, 200, LIST_SAMPLE)
 ONE_OK = Witness("§12.5 one-email sample", True, 200, ONE_SAMPLE)
 ONE_NO_ATTACHMENTS = Witness("§12.5 with no attachments", True, 200, ONE_WITHOUT_ATTACHMENTS)
+ONE_NO_THREAD = Witness("§12.5 with no thread", True, 200, ONE_WITHOUT_THREAD)
 MODULE_NOT_SUPPORTED = Witness("§2 NOT_SUPPORTED", False, 400, NOT_SUPPORTED)
 METHOD = Witness("§7 INVALID_REQUEST_METHOD", False, 400, BAD_METHOD)
-RESPONSE_WITNESSES = (LIST_OK, ONE_OK, ONE_NO_ATTACHMENTS, MODULE_NOT_SUPPORTED, METHOD)
+RESPONSE_WITNESSES = (
+    LIST_OK,
+    ONE_OK,
+    ONE_NO_ATTACHMENTS,
+    ONE_NO_THREAD,
+    MODULE_NOT_SUPPORTED,
+    METHOD,
+)
 
 
 def _entry(action: str, pointer_end: str, value: Any = None) -> Edit:
@@ -103,6 +112,7 @@ NEEDED_BY: list[tuple[Edit, Witness]] = [
     (_entry("nullable", "/properties/cc"), LIST_OK),
     (_entry("nullable", "/properties/linked_record"), LIST_OK),
     (_entry("nullable", "/properties/attachments"), ONE_NO_ATTACHMENTS),
+    (_entry("nullable", "/properties/thread_id"), ONE_NO_THREAD),
     (_entry("drop", "/status/required"), LIST_OK),
     (_entry("extend", "/InvalidUrlError/properties/code/enum"), MODULE_NOT_SUPPORTED),
     (_entry("extend", "/oneOf"), METHOD),
