@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from emailshare.domain.modules import SUPPORTED
-from emailshare.service.tokens import new_access_token, token_hash
+from emailshare.domain.tokens import new_access_token, token_hash
 from emailshare.storage.db import Params, Tx
 from emailshare.storage.repo import Store, name_key
 
@@ -165,8 +165,8 @@ async def _one_org(
     out: IO[str] | None,
 ) -> int:
     await tx.execute(
-        "INSERT INTO orgs (id, name, version) VALUES (?, ?, ?)",
-        (org_id, f"Synthetic {org_id}", now),
+        "INSERT INTO orgs (id, name) VALUES (?, ?)",
+        (org_id, f"Synthetic {org_id}"),
     )
     levels = ["private", "private", "public_read_only", "public_read_write", "public"]
     await tx.executemany(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import os
-import time
 from importlib import resources
 
 import orjson
@@ -22,17 +21,14 @@ from emailshare.api.errors import error_response, status_of
 from emailshare.config import Settings
 from emailshare.domain.errors import (
     AuthenticationFailure,
-    FixtureError,
     InvalidData,
     InvalidRequestMethod,
     InvalidUrlPattern,
     ZohoError,
 )
-from emailshare.domain.model import Org
 from emailshare.service import admin, explain_emails
 from emailshare.service import explain as explaining
-from emailshare.service.fixtures import parse_fixture, parse_id, parse_text, write_fixture
-from emailshare.storage import snapshot
+from emailshare.service.fixtures import parse_id, write_fixture
 
 MAX_FIXTURE = 16 * 1024 * 1024
 HEADER = "x-emailshare-admin-key"
@@ -53,13 +49,7 @@ async def load(request: Request) -> Response:
     """``POST /__emailshare/load``: a fixture document (JSON or YAML), all or nothing."""
     _guard(request, "POST")
     raw = await body.read_limited(request, MAX_FIXTURE)
-    try:
-        orgs = admin.sealed(parse_fixture(parse_text(raw.decode("utf-8"))))
-        # Client ids and tokens held by other orgs are found inside the store's transaction.
-        await routes.store(request).replace_orgs(orgs, int(time.time()))
-    except (UnicodeDecodeError, FixtureError) as exc:
-        raise InvalidData({"reason": str(exc)[:500]}, "the fixture is invalid") from None
-    summary = admin.summarise(orgs)
+    summary = await admin.load_document(routes.store(request), raw, routes.now(request))
     return routes.ok(
         wire.dumps(
             {
@@ -76,7 +66,7 @@ async def load(request: Request) -> Response:
 async def reset(request: Request) -> Response:
     """``POST /__emailshare/reset``: delete every org and everything in it."""
     _guard(request, "POST")
-    await routes.store(request).delete_everything()
+    await admin.reset(routes.store(request))
     return routes.ok(wire.dumps({"status": "success"}))
 
 
@@ -129,20 +119,14 @@ async def state(request: Request) -> Response:
     store). Never any token or client secret: the store keeps only their hashes anyway.
     """
     _guard(request, "GET")
-    db = routes.store(request).db
     org_id = _id_param(request, "org")
     if request.query_params.get("summary") in ("1", "true"):
-        found = await snapshot.list_orgs(db)
         summaries = [
             {"id": str(o.id), "name": o.name, "users": o.users, "records": o.records}
-            for o in found
-            if org_id is None or o.id == org_id
+            for o in await admin.org_summaries(routes.store(request), org_id)
         ]
         return routes.ok(wire.dumps({"orgs": summaries}))
-    ids = [org_id] if org_id is not None else [o.id for o in await snapshot.list_orgs(db)]
-    orgs = [org for i in ids if (org := await snapshot.read_org(db, i)) is not None]
-    if org_id is not None and not orgs:
-        raise _param_error("org", "no such org")
+    orgs = await admin.read_orgs(routes.store(request), org_id)
     return routes.ok(wire.dumps(write_fixture(orgs)))
 
 
@@ -157,23 +141,6 @@ async def requests(request: Request) -> Response:
     entries = list(log or ())[-int(text) :]
     doc = {"pid": os.getpid(), "requests": [observe.logged_request(e) for e in entries]}
     return routes.ok(orjson.dumps(doc, default=str))
-
-
-async def _explained_org(request: Request, caller_id: int) -> Org:
-    """The org named by ``org=``, else the caller's only org."""
-    db = routes.store(request).db
-    org_id = _id_param(request, "org")
-    if org_id is None:
-        orgs = await routes.store(request).user_orgs(caller_id)
-        if not orgs:
-            raise _param_error("caller", "no such user")
-        if len(orgs) > 1:
-            raise _param_error("org", "the caller is a user of several orgs: name one with org=")
-        org_id = orgs[0]
-    org = await snapshot.read_org(db, org_id)
-    if org is None:
-        raise _param_error("org", "no such org")
-    return org
 
 
 async def explain(request: Request) -> Response:
@@ -196,7 +163,7 @@ async def explain(request: Request) -> Response:
     fmt = request.query_params.get("format", "json")
     if fmt not in ("json", "text"):
         raise _param_error("format", "format is json or text")
-    org = await _explained_org(request, caller_id)
+    org = await admin.caller_org(routes.store(request), caller_id, _id_param(request, "org"))
     exp = explaining.explain(org, caller_id, record_text, request.query_params.get("module"))
     if isinstance(exp.outcome, ZohoError):
         status, answer = status_of(exp.outcome), wire.error(exp.outcome)

@@ -15,8 +15,8 @@ from typing import NamedTuple
 
 from starlette.datastructures import State
 
+from emailshare.domain.tokens import token_hash
 from emailshare.service.auth import bearer_token
-from emailshare.service.tokens import token_hash
 
 DETAILS_ROUTE = "/crm/{version}/{module}/{record_id}/__emails_sharing_details"
 DETAILS_SUFFIX = "/__emails_sharing_details"

@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
+from emailshare import bootstrap
 from emailshare.api import (
     actions,
     admin,
@@ -28,13 +29,7 @@ from emailshare.api import (
     routes,
 )
 from emailshare.config import Settings
-from emailshare.domain.errors import ZohoError
-from emailshare.domain.rules import ShareFromUser
-from emailshare.service.cache import BoundedCache, Freshness, PublicSharersCache
-from emailshare.storage import migrate
-from emailshare.storage.db import StoreUnavailable, connect
-from emailshare.storage.emails import EmailStore
-from emailshare.storage.repo import Store
+from emailshare.domain.errors import OAuthError, StoreUnavailable, ZohoError
 
 # Handlers check the method themselves, after the path, as Zoho orders its checks.
 ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
@@ -46,29 +41,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = await connect(settings.db_url, pool_size=settings.pool_size)
-        try:
-            await migrate.upgrade(db)
-            app.state.store = Store(db)
-            app.state.email_store = EmailStore(db)
-            app.state.callers = BoundedCache(settings.cache_size)
-            app.state.answers = BoundedCache(
-                settings.cache_size, settings.cache_mb << 20, weigh=answer_weight
-            )
-            publics: BoundedCache[int, list[ShareFromUser]] = BoundedCache(
-                max(1, settings.cache_size // 10)
-            )
-            if not settings.cache_size:
-                publics = BoundedCache(0)
-            app.state.freshness = Freshness(db, app.state.callers, app.state.answers, publics)
-            app.state.public_sharers = PublicSharersCache(
-                app.state.store, app.state.freshness, publics
-            )
+        # The composition root builds the store and the caches; the app keeps them in its state.
+        async with bootstrap.open_services(settings) as services:
+            app.state.store = services.store
+            app.state.email_store = services.email_store
+            app.state.callers = services.callers
+            app.state.answers = services.answers
+            app.state.freshness = services.freshness
+            app.state.public_sharers = services.public_sharers
             # The last requests and answers, for the admin API (written by api.observe).
             app.state.request_log = deque(maxlen=settings.request_log_size)
             yield
-        finally:
-            await db.close()
 
     app = App(
         routes=[
@@ -100,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         exception_handlers={
             ZohoError: errors.on_zoho_error,
+            OAuthError: errors.on_oauth_error,
             StoreUnavailable: errors.on_unexpected,
             HTTPException: errors.on_http_exception,
             Exception: errors.on_unexpected,
@@ -111,11 +95,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.router.redirect_slashes = False
     app.state.settings = settings
     return app
-
-
-def answer_weight(entry: tuple[int, int, bytes]) -> int:
-    """The memory a cached answer holds: its body, plus its key's and entry's objects."""
-    return len(entry[2]) + 512
 
 
 class App(Starlette):

@@ -1,4 +1,10 @@
-"""The one place that turns errors into HTTP: Zoho's status for each code, and its envelope."""
+"""The one place that turns errors into HTTP: Zoho's status for each code, and its envelope.
+
+Three envelopes, one per family of ``domain.errors``: Zoho CRM's ``{"code", "details",
+"message", "status"}`` for a :class:`ZohoError`; Zoho Accounts' HTTP 200 ``{"error": code}``
+for an :class:`OAuthError` (docs/contract.md §9); ``INTERNAL_ERROR`` for
+:class:`StoreUnavailable` and anything unexpected, with no trace, SQL or path.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,6 @@ from starlette.responses import Response
 
 from emailshare.api import wire
 from emailshare.domain import errors as e
-from emailshare.storage.db import StoreUnavailable
 
 log = logging.getLogger("emailshare")
 
@@ -37,7 +42,11 @@ STATUS: dict[type[e.ZohoError], int] = {
 
 
 def status_of(exc: e.ZohoError) -> int:
-    return STATUS.get(type(exc), 400)
+    """Zoho's status for the error's code (a subclass, e.g. ``FixtureError``, as its base)."""
+    status = STATUS.get(type(exc))
+    if status is None:
+        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+    return status
 
 
 def error_body(exc: e.ZohoError) -> tuple[int, bytes]:
@@ -50,9 +59,19 @@ def error_response(exc: e.ZohoError, headers: dict[str, str] | None = None) -> R
     return Response(body, status, headers=headers, media_type=wire.CONTENT_TYPE)
 
 
+def oauth_error_response(exc: e.OAuthError) -> Response:
+    """Zoho Accounts answers its token endpoint's errors with HTTP 200 and ``{"error": code}``."""
+    return Response(wire.oauth({"error": exc.code}), 200, media_type=wire.CONTENT_TYPE)
+
+
 async def on_zoho_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, e.ZohoError)
     return error_response(exc)
+
+
+async def on_oauth_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, e.OAuthError)
+    return oauth_error_response(exc)
 
 
 async def on_http_exception(_: Request, exc: Exception) -> Response:
@@ -69,7 +88,7 @@ async def on_http_exception(_: Request, exc: Exception) -> Response:
 
 async def on_unexpected(_: Request, exc: Exception) -> Response:
     """Anything else: ``INTERNAL_ERROR``, logged here without the request's secrets."""
-    if isinstance(exc, StoreUnavailable):
+    if isinstance(exc, e.StoreUnavailable):
         log.warning("store unavailable: %s", exc)
     else:
         log.error("unexpected %s", type(exc).__name__, exc_info=exc)

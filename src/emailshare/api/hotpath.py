@@ -23,8 +23,7 @@ from starlette.types import Scope
 from emailshare.api import answers
 from emailshare.api.limits import refusal
 from emailshare.api.metrics import Metrics
-from emailshare.domain.errors import ZohoError
-from emailshare.storage.db import StoreUnavailable
+from emailshare.domain.errors import StoreUnavailable, ZohoError
 
 log = logging.getLogger("emailshare")
 

@@ -20,10 +20,9 @@ from urllib.parse import unquote_plus
 import orjson
 from starlette.types import Scope
 
-from emailshare.domain.errors import ZohoError
+from emailshare.domain.errors import StoreUnavailable, ZohoError
+from emailshare.domain.tokens import token_hash
 from emailshare.service.auth import bearer_token
-from emailshare.service.tokens import token_hash
-from emailshare.storage.db import StoreUnavailable
 
 LOGGER = "emailshare"
 log = logging.getLogger(LOGGER)

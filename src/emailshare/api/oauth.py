@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from emailshare.api import body, routes, wire
 from emailshare.config import Settings
-from emailshare.domain.errors import InvalidRequestMethod
+from emailshare.domain.errors import InvalidClient, InvalidRequestMethod
 from emailshare.service import oauth
 
 MAX_FIELDS = 32
@@ -46,14 +46,13 @@ def _api_domain(request: Request) -> str:
 
 
 async def token(request: Request) -> Response:
-    """Exchange a grant code, refresh token or client credentials for an access token."""
+    """Exchange a grant code, refresh token or client credentials for an access token.
+
+    Errors are raised (``domain.errors.OAuthError``); ``api/errors.py`` writes their body."""
     params = await _params(request)
-    try:
-        if params is None:
-            raise oauth.OAuthError("invalid_client")
-        issued = await oauth.exchange(routes.store(request), params, routes.now(request))
-    except oauth.OAuthError as exc:
-        return routes.ok(wire.oauth({"error": exc.error}))
+    if params is None:
+        raise InvalidClient()
+    issued = await oauth.exchange(routes.store(request), params, routes.now(request))
     answer: dict[str, object] = {"access_token": issued.access_token}
     if issued.refresh_token is not None:
         answer["refresh_token"] = issued.refresh_token

@@ -1,8 +1,8 @@
 """Zoho's API limits, emulated: credits per org per rolling 24 h, concurrent requests per org.
 
 Installed by ``app.middleware()`` only when a limit is configured (``--credits-per-day``,
-``--max-concurrent``), so it costs nothing otherwise. Counts live in the store
-(``storage.limits``), shared by every worker of every instance. What costs a credit, what
+``--max-concurrent``), so it costs nothing otherwise. Counts live in the store (through
+``service.limits``), shared by every worker of every instance. What costs a credit, what
 Zoho answers and why the concurrency count is store-backed: ``docs/limits.md``.
 """
 
@@ -16,16 +16,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from emailshare.api.errors import error_response
 from emailshare.api.observe import ORG_KEY
 from emailshare.config import Settings
-from emailshare.domain.errors import TooManyRequests, ZohoError
+from emailshare.domain.errors import StoreUnavailable, TooManyRequests, ZohoError
+from emailshare.service import limits
 from emailshare.service.auth import authenticate
-from emailshare.storage import limits
-from emailshare.storage.db import StoreUnavailable
 
 log = logging.getLogger("emailshare.ratelimit")
 
 CREDITS_HEADER = b"x-api-credits-remaining"
 CHARGED_PREFIX = "/crm/"  # Zoho CRM's API; OAuth, health, metrics and admin cost nothing
-CREDITS_PER_CALL = 1  # every call of this API, single or bulk (docs/limits.md)
 
 
 def _authorization(scope: Scope) -> str | None:
@@ -41,7 +39,7 @@ class RateLimit:
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.credits = settings.credits_per_day
+        self.policy = limits.LimitPolicy(settings.credits_per_day, settings.max_concurrent)
         self.concurrent = settings.max_concurrent
         self.clock = settings.clock
 
@@ -61,15 +59,7 @@ class RateLimit:
             caller = await authenticate(state.store, header, now, state.callers)
             org_id = caller.org_id
             scope[ORG_KEY] = org_id
-            admission = await limits.admit(
-                state.store.db,
-                org_id,
-                now,
-                credits_per_day=self.credits,
-                cost=CREDITS_PER_CALL,
-                max_concurrent=self.concurrent,
-                slot=slot,
-            )
+            admission = await limits.admit(state.store, self.policy, org_id, now, slot)
         except ZohoError:  # a bad token: the handler answers it, nothing is charged
             await self.app(scope, receive, send)
             return
@@ -80,9 +70,9 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         extra: list[tuple[bytes, bytes]] = []
-        remaining = admission.remaining
-        if remaining is not None and (self.credits - remaining) * 2 >= self.credits:
-            extra.append((CREDITS_HEADER, str(remaining).encode()))  # Zoho: once half is used
+        shown = limits.credits_shown(self.policy, admission)
+        if shown is not None:
+            extra.append((CREDITS_HEADER, str(shown).encode()))
         if not admission.admitted:
             headers = {k.decode(): v.decode() for k, v in extra}
             headers["Retry-After"] = str(admission.retry_after or 1)
@@ -96,7 +86,7 @@ class RateLimit:
         finally:
             if slot is not None:
                 try:
-                    await limits.release(state.store.db, org_id, slot)
+                    await limits.release(state.store, org_id, slot)
                 except StoreUnavailable as exc:  # the lease frees the slot soon enough
                     log.warning("slot not released, store unavailable: %s", exc)
 

@@ -10,17 +10,15 @@ from emailshare.api.answers import DETAILS_ROUTE as DETAILS_ROUTE  # the route's
 from emailshare.api.answers import DETAILS_VERSIONS
 from emailshare.api.errors import error_body
 from emailshare.config import Settings
-from emailshare.domain import scopes as scope_rules
 from emailshare.domain.errors import (
     ApiNotSupported,
-    InvalidData,
     InvalidRequestMethod,
     InvalidUrlPattern,
     ZohoError,
 )
-from emailshare.service import details
+from emailshare.service import admin, details, directory
 from emailshare.service.auth import Caller, authenticate, authenticate_token
-from emailshare.storage.repo import Store
+from emailshare.service.ports import Store
 
 OLD_VERSIONS = frozenset({"v2", "v2.1", "v3"})
 ALL_VERSIONS = DETAILS_VERSIONS | OLD_VERSIONS
@@ -31,7 +29,7 @@ def ok(body: bytes, status: int = 200) -> Response:
 
 
 def store(request: Request) -> Store:
-    """The app's repository (opened in the lifespan)."""
+    """The app's store, as the services' ports (built by ``emailshare.bootstrap``)."""
     found: Store = request.app.state.store
     return found
 
@@ -99,36 +97,29 @@ def _any_version(request: Request) -> None:
 
 
 async def users(request: Request) -> Response:
-    """``GET /crm/{v}/users?type=CurrentUser``: what the SDKs ask on a token's first use."""
+    """``GET /crm/{v}/users?type=…&page=…&per_page=…``: the SDKs ask ``CurrentUser`` on a
+    token's first use."""
     _require_get(request)
     _any_version(request)
     who = await caller(request)
-    scope_rules.require_users_read(who.scopes)
-    db = store(request)
-    kind = request.query_params.get("type", "AllUsers")
-    if kind == "CurrentUser":
-        ids = [who.user_id]
-    elif kind in ("AllUsers", "ActiveUsers"):
-        ids = await db.org_user_ids(who.org_id)
-    else:
-        raise InvalidData({"param_name": "type"}, "invalid data")
-    infos = [info for uid in ids[:200] if (info := await db.user_info(who.org_id, uid))]
-    if kind == "ActiveUsers":
-        infos = [i for i in infos if i.status == "active"]
-    items = [wire.user(info, who.org_id) for info in infos]
-    return ok(wire.users(items, page=1, per_page=200, more=len(ids) > 200))
+    query = request.query_params
+    found = await directory.list_users(
+        store(request),
+        who,
+        query.get("type", "AllUsers"),
+        query.get("page"),
+        query.get("per_page"),
+    )
+    items = [wire.user(info, who.org_id) for info in found.users]
+    return ok(wire.users(items, page=found.page, per_page=found.per_page, more=found.more))
 
 
 async def org(request: Request) -> Response:
     """``GET /crm/{v}/org``: the caller's org, as Zoho's Org API shows it."""
     _require_get(request)
     _any_version(request)
-    who = await caller(request)
-    scope_rules.require_org_read(who.scopes)
-    db = store(request)
-    name = await db.org_name(who.org_id) or ""
-    me = await db.user_info(who.org_id, who.user_id)
-    return ok(wire.org(who.org_id, name, me.email if me else None))
+    found = await directory.org_of(store(request), await caller(request))
+    return ok(wire.org(found.id, found.name, found.primary_email))
 
 
 async def healthz(request: Request) -> Response:
@@ -140,5 +131,5 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """Readiness: the store answers a query."""
     _require_get(request)
-    await store(request).org_name(0)
+    await admin.ready(store(request))
     return ok(b'{"status":"ready"}')

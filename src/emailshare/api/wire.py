@@ -9,8 +9,8 @@ import orjson
 
 from emailshare.domain.errors import ZohoError
 from emailshare.domain.rules import SharingDetails
+from emailshare.domain.views import UserInfo
 from emailshare.service.sharing import Action, Outcome
-from emailshare.storage.repo import UserInfo
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
 
@@ -124,4 +124,5 @@ def action_result(outcomes: Sequence[Outcome], action: Action) -> bytes:
 
 
 def oauth(body: dict[str, Any]) -> bytes:
+    """A body of Zoho Accounts' token endpoints (``{"error": code}`` for an error)."""
     return dumps(body)

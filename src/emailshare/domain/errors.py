@@ -1,6 +1,12 @@
-"""Every error emailshare raises is one of these: a Zoho error code, message and details.
+"""The error catalogue: every error emailshare raises is one of these classes.
 
-The HTTP status and the wire envelope are chosen in one place only: ``emailshare.api.errors``.
+Three families, each with its own envelope, all chosen in one place only (``api/errors.py``):
+
+* :class:`ZohoError`: Zoho CRM's errors, a code, message and details (docs/contract.md §7);
+  :class:`FixtureError` is one (``INVALID_DATA`` naming the reason).
+* :class:`OAuthError`: Zoho Accounts' token endpoint errors, HTTP 200 ``{"error": code}``
+  (docs/contract.md §9).
+* :class:`StoreUnavailable`: the store is down; answered ``INTERNAL_ERROR``.
 """
 
 from __future__ import annotations
@@ -121,10 +127,6 @@ def no_read_permission() -> NoPermission:
     return NoPermission({"permissions": ["Crm_Implied_View_Emails"]})
 
 
-class FixtureError(ValueError):
-    """A fixture document that cannot be loaded; the message names the bad key or id."""
-
-
 def invalid_param(name: str) -> InvalidData:
     """A bad query parameter of the emails calls (docs/contract.md §12.2)."""
     return InvalidData({"param_name": name}, "invalid data")
@@ -149,3 +151,56 @@ def not_in_mailbox() -> NoPermission:
     return NoPermission(
         {}, "Do not have any email with this message id in user configured email account"
     )
+
+
+class FixtureError(InvalidData, ValueError):
+    """A fixture document (or an operator's request) that cannot be loaded.
+
+    ``str()`` is the reason, naming the bad key or id (the command line prints it); the admin
+    API answers ``INVALID_DATA`` with the reason in ``details``.
+    """
+
+    message = "the fixture is invalid"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__({"reason": reason[:500]})
+        self.reason = reason
+        self.args = (reason,)
+
+
+class OAuthError(Exception):
+    """An error of Zoho Accounts' token endpoint, answered HTTP 200 ``{"error": code}``."""
+
+    code: ClassVar[str] = "invalid_client"
+
+    def __init__(self) -> None:
+        super().__init__(self.code)
+
+
+class InvalidClient(OAuthError):
+    code = "invalid_client"
+
+
+class InvalidClientSecret(OAuthError):
+    code = "invalid_client_secret"
+
+
+class InvalidCode(OAuthError):
+    code = "invalid_code"
+
+
+class InvalidRedirectUri(OAuthError):
+    code = "invalid_redirect_uri"
+
+
+class UnsupportedGrantType(OAuthError):
+    code = "unsupported_grant_type"
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached or answered with an operational error (raised by
+    ``storage``; answered ``INTERNAL_ERROR``, logged as a warning).
+
+    Not a :class:`ZohoError` on purpose: code that keeps a ZohoError as an answer (the answer
+    cache, a bulk request's outcomes) must never take an outage for one.
+    """

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emailshare.domain.errors import InvalidModule, NotSupported
+
 # Canonical api name -> scope name (docs/contract.md §2).
 SUPPORTED: dict[str, str] = {
     "Leads": "leads",
@@ -38,6 +40,7 @@ GATHERS_CONTACTS: frozenset[str] = frozenset({"Accounts", "Deals"})
 SHARE_EMAILS_STANDARD: frozenset[str] = frozenset({"Leads", "Contacts"})
 
 CUSTOM_SCOPE = "custom"
+MAX_CUSTOM_NAME = 100  # longer URL module names are never looked up as a custom module
 
 _SUPPORTED_FOLD = {name.casefold(): name for name in SUPPORTED}
 _UNSUPPORTED_FOLD = frozenset(name.casefold() for name in UNSUPPORTED)
@@ -83,3 +86,27 @@ class ModuleLookup:
         """A standard name (supported or not) cannot be a custom module's name."""
         folded = name.casefold()
         return folded in _SUPPORTED_FOLD or folded in _UNSUPPORTED_FOLD
+
+
+def may_be_custom(name: str) -> bool:
+    """Whether resolving ``name`` needs the org's custom module of that name (a lookup)."""
+    return (
+        len(name) <= MAX_CUSTOM_NAME
+        and ModuleLookup.standard(name) is None
+        and not ModuleLookup.is_unsupported_standard(name)
+    )
+
+
+def resolve(name: str, custom_api_name: str | None) -> Module:
+    """A URL module name to the org's module: a supported standard module (any case), else
+    ``NOT_SUPPORTED`` for the standard modules this API does not serve, else the org's custom
+    module of that name (``custom_api_name``, found when :func:`may_be_custom`), else
+    ``INVALID_MODULE``. The one place the order lives: the endpoints and ``explain`` use it."""
+    module = ModuleLookup.standard(name)
+    if module is not None:
+        return module
+    if ModuleLookup.is_unsupported_standard(name):
+        raise NotSupported({"resource_path_index": 0})
+    if custom_api_name is not None and len(name) <= MAX_CUSTOM_NAME:
+        return Module(custom_api_name, custom=True)
+    raise InvalidModule({"resource_path_index": 0})

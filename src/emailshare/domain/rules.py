@@ -16,6 +16,7 @@ from enum import StrEnum
 from operator import attrgetter
 
 from emailshare.domain.model import DataSharing, EmailSharing, Org, Profile, Record, User
+from emailshare.domain.views import RecordAccess
 
 MAX_SHARE_FROM_USERS = 50
 
@@ -54,6 +55,21 @@ def read_rule(facts: ReadFacts) -> ReadRule | None:
     if facts.shared_with_caller:
         return ReadRule.RECORD_SHARE
     return None
+
+
+def access_read_rule(
+    access: RecordAccess, caller_id: int, caller_is_admin: bool
+) -> ReadRule | None:
+    """:func:`read_rule` for the facts the store gathered about one record (``RecordAccess``)."""
+    return read_rule(
+        ReadFacts(
+            caller_is_admin=caller_is_admin,
+            caller_is_owner=caller_id == access.owner_id,
+            caller_role_above_owner=access.caller_role_above_owner,
+            module_sharing=access.module_sharing,
+            shared_with_caller=access.shared_with_caller,
+        )
+    )
 
 
 class ShareDecision(StrEnum):

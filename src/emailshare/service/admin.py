@@ -1,18 +1,20 @@
-"""Operator use cases shared by the command line and (later) the admin API."""
+"""Operator use cases, shared by the command line and the admin API: load, reset, read back,
+mint tokens, readiness."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from emailshare.domain.errors import FixtureError
+from emailshare.domain.errors import FixtureError, InvalidData
 from emailshare.domain.model import Org
+from emailshare.domain.tokens import new_access_token
+from emailshare.domain.views import OrgSummary
 from emailshare.mail import vault
 from emailshare.mail.vault import SecretKey
 from emailshare.service import mailsync
-from emailshare.service.fixtures import parse_fixture, read_document
-from emailshare.service.tokens import new_access_token
-from emailshare.storage.repo import Store
+from emailshare.service.fixtures import parse_fixture, parse_text, read_document
+from emailshare.service.ports import FixtureStore, Health
 
 
 @dataclass(frozen=True)
@@ -43,15 +45,75 @@ def sealed(orgs: Sequence[Org], key: SecretKey | None = None) -> list[Org]:
     return mailsync.seal(orgs, key)
 
 
-async def load_file(store: Store, path: str, now: int, key: SecretKey | None = None) -> LoadSummary:
+async def load_file(
+    store: FixtureStore, path: str, now: int, key: SecretKey | None = None
+) -> LoadSummary:
     """Validate a fixture file wholly, then load it in one transaction."""
     orgs = sealed(parse_fixture(read_document(path)), key)
     await store.replace_orgs(orgs, now)
     return summarise(orgs)
 
 
+async def load_document(store: FixtureStore, raw: bytes, now: int) -> LoadSummary:
+    """Validate a fixture document (UTF-8 JSON or YAML) wholly, then load it; ``now`` is when
+    its tokens' lifetimes start (the settings' clock). Client ids and tokens held by other
+    orgs are found inside the store's transaction."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FixtureError(f"not UTF-8: {exc}") from None
+    orgs = sealed(parse_fixture(parse_text(text)))
+    await store.replace_orgs(orgs, now)
+    return summarise(orgs)
+
+
+async def reset(store: FixtureStore) -> None:
+    """Delete every org and everything in it, every OAuth client and all API-limit usage."""
+    await store.delete_everything()
+
+
+async def org_summaries(store: FixtureStore, org_id: int | None = None) -> list[OrgSummary]:
+    """Every org (or the one named) with its counts."""
+    return [o for o in await store.list_orgs() if org_id is None or o.id == org_id]
+
+
+def _no_such_org() -> InvalidData:
+    return InvalidData({"param_name": "org"}, "no such org")
+
+
+async def read_orgs(store: FixtureStore, org_id: int | None = None) -> list[Org]:
+    """Every org whole (or the one named: ``INVALID_DATA`` naming ``org`` when absent)."""
+    ids = [org_id] if org_id is not None else [o.id for o in await store.list_orgs()]
+    orgs = [org for i in ids if (org := await store.read_org(i)) is not None]
+    if org_id is not None and not orgs:
+        raise _no_such_org()
+    return orgs
+
+
+async def caller_org(store: FixtureStore, caller_id: int, org_id: int | None) -> Org:
+    """The org named, else the caller's only org, whole (for ``explain``)."""
+    if org_id is None:
+        orgs = await store.user_orgs(caller_id)
+        if not orgs:
+            raise InvalidData({"param_name": "caller"}, "no such user")
+        if len(orgs) > 1:
+            raise InvalidData(
+                {"param_name": "org"}, "the caller is a user of several orgs: name one with org="
+            )
+        org_id = orgs[0]
+    org = await store.read_org(org_id)
+    if org is None:
+        raise _no_such_org()
+    return org
+
+
+async def ready(store: Health) -> None:
+    """Readiness: the store answers a query (else ``StoreUnavailable``)."""
+    await store.ping()
+
+
 async def issue_token(
-    store: Store,
+    store: FixtureStore,
     user_id: int,
     scopes: Sequence[str],
     expires_in: int,

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from emailshare.domain import scopes as scope_rules
 from emailshare.domain.errors import AuthenticationFailure, InvalidToken
+from emailshare.domain.tokens import same_hash, token_hash
 from emailshare.service.cache import BoundedCache
 from emailshare.service.fixtures import TOKEN_SHAPE
-from emailshare.service.tokens import same_hash, token_hash
-from emailshare.storage.repo import Store
+from emailshare.service.ports import TokenReads
 
 _SCHEME = "zoho-oauthtoken"
 
@@ -48,7 +48,7 @@ CallerCache = BoundedCache[str, tuple[Caller, int]]
 
 
 async def authenticate(
-    store: Store, header: str | None, now: int, cache: CallerCache | None = None
+    store: TokenReads, header: str | None, now: int, cache: CallerCache | None = None
 ) -> Caller:
     """The caller behind the header, or ``AUTHENTICATION_FAILURE`` / ``INVALID_TOKEN``.
 
@@ -59,7 +59,7 @@ async def authenticate(
 
 
 async def authenticate_token(
-    store: Store, token: str, hashed: str, now: int, cache: CallerCache | None = None
+    store: TokenReads, token: str, hashed: str, now: int, cache: CallerCache | None = None
 ) -> Caller:
     """:func:`authenticate` for a token already taken from its header, with its hash."""
     if not TOKEN_SHAPE.fullmatch(token):

@@ -12,8 +12,7 @@ from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 from emailshare.domain.rules import ShareFromUser
-from emailshare.storage.db import Database
-from emailshare.storage.repo import Store
+from emailshare.service.ports import SharerReads, StoreVersion
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -84,7 +83,7 @@ class Freshness:
 
     __slots__ = ("_caches", "_db", "_seen", "epoch", "hits", "misses")
 
-    def __init__(self, db: Database, *caches: Clearable) -> None:
+    def __init__(self, db: StoreVersion, *caches: Clearable) -> None:
         self._db = db
         self._caches = caches
         self._seen: object = object()  # equal to no version: the first check empties
@@ -109,7 +108,10 @@ class PublicSharersCache:
     __slots__ = ("_cache", "_freshness", "_store")
 
     def __init__(
-        self, store: Store, freshness: Freshness, cache: BoundedCache[int, list[ShareFromUser]]
+        self,
+        store: SharerReads,
+        freshness: Freshness,
+        cache: BoundedCache[int, list[ShareFromUser]],
     ) -> None:
         self._store, self._freshness, self._cache = store, freshness, cache
 
@@ -117,7 +119,7 @@ class PublicSharersCache:
         hit = self._cache.get(org_id)
         if hit is None:
             epoch = self._freshness.epoch
-            hit = [ShareFromUser(*row) for row in await self._store.public_sharers(org_id)]
+            hit = await self._store.public_sharers(org_id)
             if self._freshness.epoch == epoch:  # nothing changed while reading
                 self._cache.put(org_id, hit)
         return hit

@@ -17,16 +17,16 @@ from emailshare.domain.errors import invalid_message_id, invalid_param
 from emailshare.domain.mail import EmailKind
 from emailshare.domain.model import DataSharing
 from emailshare.domain.modules import Module
-from emailshare.domain.rules import MailboxFacts, mailbox_decision, read_rule
+from emailshare.domain.rules import MailboxFacts, mailbox_decision
 from emailshare.service import email_index
 from emailshare.service.auth import Caller
-from emailshare.service.details import read_facts, readable_record, resolve_module
 from emailshare.service.fixtures import parse_id
-from emailshare.storage.repo import Store
+from emailshare.service.ports import RecordLookup
+from emailshare.service.records import readable, record_id_of, require_readable, resolve_module
 
 
 class EmailReads(Protocol):
-    """What the emails use cases read from the store (``storage.emails.EmailStore``)."""
+    """The port of the emails use cases (implemented by ``storage.emails.EmailStore``)."""
 
     async def paging_secret(self) -> bytes: ...
     async def emails_sharing(self, org_id: int) -> DataSharing: ...
@@ -76,12 +76,14 @@ def _first(params: Mapping[str, Sequence[str]], name: str) -> str | None:
 
 
 async def _record(
-    store: Store, caller: Caller, module_name: str, record_text: str
+    store: RecordLookup, caller: Caller, module_name: str, record_text: str
 ) -> tuple[Module, int]:
     """Checks 5 to 8, exactly as ``__emails_sharing_details`` runs them."""
     module = await resolve_module(store, caller.org_id, module_name)
     scope_rules.require_details_read(caller.scopes, module.scope_name)
-    return module, await readable_record(store, caller, module, record_text)
+    record_id = record_id_of(record_text)
+    await require_readable(store, caller, module, record_id)
+    return module, record_id
 
 
 def _type(params: Mapping[str, Sequence[str]], module: Module) -> tuple[str, rules.TypeSpec]:
@@ -112,16 +114,14 @@ async def _readable(reads: EmailReads, caller: Caller, record_id: int, user_id: 
 
 
 async def _readable_contacts(
-    store: Store, reads: EmailReads, caller: Caller, module: Module, record_id: int
+    store: RecordLookup, reads: EmailReads, caller: Caller, module: Module, record_id: int
 ) -> list[int]:
-    found = []
-    for cid in await reads.contacts(caller.org_id, record_id, module.api_name):
-        access = await store.record_access(
-            caller.org_id, "Contacts", cid, caller.user_id, caller.role_id
-        )
-        if access is not None and read_rule(read_facts(caller, access)) is not None:
-            found.append(cid)
-    return found
+    contacts = Module("Contacts", custom=False)
+    return [
+        cid
+        for cid in await reads.contacts(caller.org_id, record_id, module.api_name)
+        if await readable(store, caller, contacts, cid)
+    ]
 
 
 async def _crm_owners(
@@ -144,7 +144,7 @@ def _has_mailbox(caller: Caller) -> bool:
 
 
 async def list_emails(
-    store: Store,
+    store: RecordLookup,
     reads: EmailReads,
     caller: Caller,
     module_name: str,
@@ -202,7 +202,7 @@ async def list_emails(
 
 
 async def open_email(
-    store: Store,
+    store: RecordLookup,
     reads: EmailReads,
     caller: Caller,
     module_name: str,

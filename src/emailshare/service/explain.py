@@ -17,10 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from emailshare.domain import rules
+from emailshare.domain import modules, rules
 from emailshare.domain.errors import (
     InvalidData,
-    InvalidModule,
     InvalidToken,
     NotSupported,
     ZohoError,
@@ -28,11 +27,9 @@ from emailshare.domain.errors import (
     no_read_permission,
 )
 from emailshare.domain.model import Org, Record, Role, Status, User
-from emailshare.domain.modules import Module, ModuleLookup
+from emailshare.domain.modules import Module
 from emailshare.domain.rules import ReadRule, ShareDecision
 from emailshare.service.fixtures import parse_id
-
-MAX_MODULE_NAME = 100  # as the live endpoint: longer names are never a custom module
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,17 +177,13 @@ def explain(org: Org, caller_id: int, record_text: str, module_name: str | None)
 
 
 def _resolve_module(org: Org, name: str) -> tuple[Module | None, ZohoError | None]:
-    """The URL's module, matched as ``service.details.resolve_module`` matches it."""
-    module = ModuleLookup.standard(name)
-    if module is not None:
-        return module, None
-    if ModuleLookup.is_unsupported_standard(name):
-        return None, NotSupported({"resource_path_index": 0})
-    if len(name) <= MAX_MODULE_NAME:
-        for custom in org.custom_modules:
-            if custom.casefold() == name.casefold():
-                return Module(custom, custom=True), None
-    return None, InvalidModule({"resource_path_index": 0})
+    """The URL's module, matched by ``domain.modules.resolve`` as the endpoints match it."""
+    folded = name.casefold()
+    custom = next((c for c in org.custom_modules if c.casefold() == folded), None)
+    try:
+        return modules.resolve(name, custom if modules.may_be_custom(name) else None), None
+    except ZohoError as exc:
+        return None, exc
 
 
 def _record_detail(org: Org, record_text: str, module: Module) -> str:

@@ -1,7 +1,8 @@
 """Zoho Accounts' token endpoint, as the official SDKs use it (docs/contract.md §9).
 
-Errors are values Zoho answers with HTTP 200 and ``{"error": …}``; they never say more than
-Zoho would (an unknown client and a bad secret are told apart, as Zoho does).
+Errors are ``domain.errors.OAuthError`` classes, which ``api/errors.py`` answers with HTTP 200
+and ``{"error": …}``; they never say more than Zoho would (an unknown client and a bad secret
+are told apart, as Zoho does).
 """
 
 from __future__ import annotations
@@ -12,22 +13,21 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from emailshare.domain.errors import FixtureError
-from emailshare.service.tokens import new_access_token, new_secret, same_hash, token_hash
-from emailshare.storage import oauth as db
-from emailshare.storage.repo import Store
+from emailshare.domain.errors import (
+    FixtureError,
+    InvalidClient,
+    InvalidClientSecret,
+    InvalidCode,
+    InvalidRedirectUri,
+    UnsupportedGrantType,
+)
+from emailshare.domain.tokens import new_access_token, new_secret, same_hash, token_hash
+from emailshare.domain.views import Grant, OAuthClient
+from emailshare.service.ports import OAuthStore
 
 ACCESS_TTL = 3600
 GRANT_TTL = 120
 _SOID = re.compile(r"ZohoCRM\.([0-9]{1,19})")
-
-
-class OAuthError(Exception):
-    """An error of the token endpoint: ``invalid_code``, ``invalid_client``, …"""
-
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,20 +43,20 @@ def split_scopes(text: str) -> list[str]:
     return [s for s in re.split(r"[,\s]+", text) if s]
 
 
-async def _check_client(store: Store, params: Mapping[str, str]) -> db.ClientRow:
-    client = await db.client(store.db, params.get("client_id", ""))
+async def _check_client(store: OAuthStore, params: Mapping[str, str]) -> OAuthClient:
+    client = await store.oauth_client(params.get("client_id", ""))
     if client is None:
-        raise OAuthError("invalid_client")
+        raise InvalidClient()
     if not same_hash(client.secret_hash, token_hash(params.get("client_secret", ""))):
-        raise OAuthError("invalid_client_secret")
+        raise InvalidClientSecret()
     return client
 
 
-async def exchange(store: Store, params: Mapping[str, str], now: int) -> IssuedTokens:
+async def exchange(store: OAuthStore, params: Mapping[str, str], now: int) -> IssuedTokens:
     """``POST /oauth/v2/token`` for the three grant types Zoho CRM clients use."""
     grant_type = params.get("grant_type", "")
     if grant_type not in ("authorization_code", "refresh_token", "client_credentials"):
-        raise OAuthError("unsupported_grant_type")
+        raise UnsupportedGrantType()
     client = await _check_client(store, params)
     if grant_type == "authorization_code":
         return await _from_code(store, client, params, now)
@@ -66,64 +66,66 @@ async def exchange(store: Store, params: Mapping[str, str], now: int) -> IssuedT
 
 
 async def _from_code(
-    store: Store, client: db.ClientRow, params: Mapping[str, str], now: int
+    store: OAuthStore, client: OAuthClient, params: Mapping[str, str], now: int
 ) -> IssuedTokens:
     redirect = params.get("redirect_uri")
-    async with store.db.transaction() as tx:
-        grant = await db.take_grant_code(tx, token_hash(params.get("code", "")))
+    async with store.oauth_transaction() as tx:
+        grant = await tx.take_grant_code(token_hash(params.get("code", "")))
         if grant is None or grant.client_id != client.client_id:
-            raise OAuthError("invalid_code")
+            raise InvalidCode()
         if grant.expires_at is not None and grant.expires_at <= now:
-            raise OAuthError("invalid_code")
+            raise InvalidCode()
         if client.redirect_uri and redirect != client.redirect_uri:
-            raise OAuthError("invalid_redirect_uri")
+            raise InvalidRedirectUri()
         refresh, access = new_access_token(), new_access_token()
-        await db.add_refresh_token(tx, token_hash(refresh), grant, now)
-        await db.add_access_token(
-            tx, token_hash(access), grant, now + ACCESS_TTL, token_hash(refresh), now
+        await tx.add_refresh_token(token_hash(refresh), grant, now)
+        await tx.add_access_token(
+            token_hash(access), grant, now + ACCESS_TTL, token_hash(refresh), now
         )
     return IssuedTokens(access, refresh, grant.scopes)
 
 
-async def _from_refresh(store: Store, client: db.ClientRow, refresh: str, now: int) -> IssuedTokens:
+async def _from_refresh(
+    store: OAuthStore, client: OAuthClient, refresh: str, now: int
+) -> IssuedTokens:
     hashed = token_hash(refresh)
-    async with store.db.transaction() as tx:
-        grant = await db.refresh_grant(tx, hashed)
+    async with store.oauth_transaction() as tx:
+        grant = await tx.refresh_grant(hashed)
         if grant is None or grant.client_id != client.client_id:
-            raise OAuthError("invalid_code")
+            raise InvalidCode()
         access = new_access_token()
-        await db.add_access_token(tx, token_hash(access), grant, now + ACCESS_TTL, hashed, now)
+        await tx.add_access_token(token_hash(access), grant, now + ACCESS_TTL, hashed, now)
     return IssuedTokens(access, None, grant.scopes)
 
 
 async def _from_client(
-    store: Store, client: db.ClientRow, params: Mapping[str, str], now: int
+    store: OAuthStore, client: OAuthClient, params: Mapping[str, str], now: int
 ) -> IssuedTokens:
     scopes = split_scopes(params.get("scope", ""))
     match = _SOID.fullmatch(params.get("soid", ""))
     if not scopes or match is None:
-        raise OAuthError("invalid_client")
+        raise InvalidClient()
     org_id = int(match.group(1))
     if client.org_id is not None and client.org_id != org_id:
-        raise OAuthError("invalid_client")
-    async with store.db.transaction() as tx:
-        if not await db.org_exists(tx, org_id):
-            raise OAuthError("invalid_client")
-        user_id = await db.first_admin(tx, org_id)
+        raise InvalidClient()
+    async with store.oauth_transaction() as tx:
+        if not await tx.org_exists(org_id):
+            raise InvalidClient()
+        user_id = await tx.first_admin(org_id)
         if user_id is None:
-            raise OAuthError("invalid_client")
-        grant = db.GrantRow(client.client_id, org_id, user_id, " ".join(scopes), None)
+            raise InvalidClient()
+        grant = Grant(client.client_id, org_id, user_id, " ".join(scopes), None)
         access = new_access_token()
-        await db.add_access_token(tx, token_hash(access), grant, now + ACCESS_TTL, None, now)
+        await tx.add_access_token(token_hash(access), grant, now + ACCESS_TTL, None, now)
     return IssuedTokens(access, None, grant.scopes)
 
 
-async def revoke(store: Store, token: str) -> None:
+async def revoke(store: OAuthStore, token: str) -> None:
     """Revoke a refresh token (and its access tokens) or a single access token."""
     hashed = token_hash(token)
-    async with store.db.transaction() as tx:
-        if not await db.revoke_refresh(tx, hashed):
-            await db.revoke_access(tx, hashed)
+    async with store.oauth_transaction() as tx:
+        if not await tx.revoke_refresh(hashed):
+            await tx.revoke_access(hashed)
 
 
 # --- operator actions (command line) ------------------------------------------------------
@@ -135,18 +137,18 @@ class NewClient:
     client_secret: str
 
 
-async def add_client(store: Store, name: str, redirect_uri: str | None) -> NewClient:
+async def add_client(store: OAuthStore, name: str, redirect_uri: str | None) -> NewClient:
     """Register an OAuth client usable by any org's users; its secret is shown once."""
     alphabet = string.ascii_uppercase + string.digits
     client_id = "1000." + "".join(secrets.choice(alphabet) for _ in range(30))
     secret = new_secret(21)
-    async with store.db.transaction() as tx:
-        await db.add_client(tx, client_id, name, token_hash(secret), redirect_uri)
+    async with store.oauth_transaction() as tx:
+        await tx.add_client(client_id, name, token_hash(secret), redirect_uri)
     return NewClient(client_id, secret)
 
 
 async def issue_grant(
-    store: Store,
+    store: OAuthStore,
     client_id: str,
     user_id: int,
     scopes: Sequence[str],
@@ -154,7 +156,7 @@ async def issue_grant(
     org_id: int | None = None,
 ) -> str:
     """A single-use grant code for a user, valid 120 s from ``issued_at``."""
-    client = await db.client(store.db, client_id)
+    client = await store.oauth_client(client_id)
     if client is None:
         raise FixtureError(f"no OAuth client {client_id!r}")
     orgs = await store.user_orgs(user_id)
@@ -169,9 +171,8 @@ async def issue_grant(
     if not scopes:
         raise FixtureError("at least one --scope is needed")
     code = new_access_token()
-    async with store.db.transaction() as tx:
-        await db.add_grant_code(
-            tx,
+    async with store.oauth_transaction() as tx:
+        await tx.add_grant_code(
             token_hash(code),
             client.client_id,
             orgs[0],

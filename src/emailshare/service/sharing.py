@@ -15,7 +15,6 @@ from typing import Any
 
 import orjson
 
-from emailshare.domain import rules
 from emailshare.domain import scopes as scope_rules
 from emailshare.domain.errors import (
     AlreadyShared,
@@ -25,16 +24,12 @@ from emailshare.domain.errors import (
     NotShared,
     NotSupported,
     ZohoError,
-    invalid_record_path,
-    no_read_permission,
 )
 from emailshare.domain.modules import Module
 from emailshare.service.auth import Caller
-from emailshare.service.details import read_facts, resolve_module
 from emailshare.service.fixtures import parse_id
-from emailshare.storage import repo
-from emailshare.storage.db import Tx
-from emailshare.storage.repo import Store
+from emailshare.service.ports import ShareTx, ShareWrites
+from emailshare.service.records import record_id_of, require_readable, resolve_module
 
 MAX_BULK_IDS = 200
 
@@ -66,7 +61,7 @@ def _id_text(value: Any) -> str:
         return str(value)
 
 
-async def _share_module(store: Store, caller: Caller, module_name: str) -> Module:
+async def _share_module(store: ShareWrites, caller: Caller, module_name: str) -> Module:
     module = await resolve_module(store, caller.org_id, module_name)
     if not module.takes_email_shares:
         raise NotSupported({"resource_path_index": 0})
@@ -81,43 +76,34 @@ def _caller_may_share(caller: Caller) -> None:
         raise NotAllowed()
 
 
-async def _apply(tx: Tx, caller: Caller, action: Action, record_id: int) -> ZohoError | None:
+async def _apply(tx: ShareTx, caller: Caller, action: Action, record_id: int) -> ZohoError | None:
     if action is Action.SHARE:
-        changed = await repo.add_email_share(tx, caller.org_id, record_id, caller.user_id)
+        changed = await tx.add_email_share(caller.org_id, record_id, caller.user_id)
         return None if changed else AlreadyShared({"id": str(record_id)})
-    changed = await repo.remove_email_share(tx, caller.org_id, record_id, caller.user_id)
+    changed = await tx.remove_email_share(caller.org_id, record_id, caller.user_id)
     return None if changed else NotShared({"id": str(record_id)})
 
 
 async def share_one(
-    store: Store, caller: Caller, module_name: str, record_text: str, action: Action
+    store: ShareWrites, caller: Caller, module_name: str, record_text: str, action: Action
 ) -> str:
     """Share or unshare one record named in the path; raise its error, flat."""
     module = await _share_module(store, caller, module_name)
-    record_id = parse_id(record_text)
-    if record_id is None:
-        raise invalid_record_path()
+    record_id = record_id_of(record_text)
 
-    async def attempt(tx: Tx) -> str:
-        access = await repo.record_access(
-            tx, caller.org_id, module.api_name, record_id, caller.user_id, caller.role_id
-        )
-        if access is None:
-            raise invalid_record_path()
-        if rules.read_rule(read_facts(caller, access)) is None:
-            raise no_read_permission()
+    async def attempt(tx: ShareTx) -> str:
+        await require_readable(tx, caller, module, record_id)
         _caller_may_share(caller)
         error = await _apply(tx, caller, action, record_id)
         if error is not None:
             raise error
-        await repo.bump_org_version(tx, caller.org_id)
         return str(record_id)
 
-    return await store.db.run_in_transaction(attempt)
+    return await store.in_share_transaction(attempt)
 
 
 async def share_many(
-    store: Store, caller: Caller, module_name: str, ids: Sequence[Any], action: Action
+    store: ShareWrites, caller: Caller, module_name: str, ids: Sequence[Any], action: Action
 ) -> list[Outcome]:
     """Share or unshare each id of a bulk body; one entry per id, in the request's order.
 
@@ -126,7 +112,7 @@ async def share_many(
     """
     module = await _share_module(store, caller, module_name)
 
-    async def attempt(tx: Tx) -> list[Outcome]:
+    async def attempt(tx: ShareTx) -> list[Outcome]:
         texts = [_id_text(raw) for raw in ids]
         checked: list[ZohoError | int] = []
         seen: set[int] = set()
@@ -137,18 +123,16 @@ async def share_many(
         written: dict[int, ZohoError | None] = {}
         for record_id in sorted(r for r in checked if isinstance(r, int)):
             written[record_id] = await _apply(tx, caller, action, record_id)
-        if any(error is None for error in written.values()):
-            await repo.bump_org_version(tx, caller.org_id)
         return [
             Outcome(text, written[c] if isinstance(c, int) else c)
             for text, c in zip(texts, checked, strict=True)
         ]
 
-    return await store.db.run_in_transaction(attempt)
+    return await store.in_share_transaction(attempt)
 
 
 async def _check_one(
-    tx: Tx,
+    tx: ShareTx,
     caller: Caller,
     module: Module,
     record_id: int | None,
@@ -161,15 +145,15 @@ async def _check_one(
     if record_id in seen:
         return DuplicateData({"id": text})
     seen.add(record_id)
-    access = await repo.record_access(
-        tx, caller.org_id, module.api_name, record_id, caller.user_id, caller.role_id
-    )
-    if access is None:
-        return InvalidData({"id": text}, "The id given seems to be invalid")
-    if rules.read_rule(read_facts(caller, access)) is None:
-        return no_read_permission()
     try:
+        await require_readable(
+            tx,
+            caller,
+            module,
+            record_id,
+            InvalidData({"id": text}, "The id given seems to be invalid"),
+        )
         _caller_may_share(caller)
-    except NotAllowed as exc:
+    except ZohoError as exc:
         return exc
     return record_id

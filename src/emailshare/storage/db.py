@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
+from emailshare.domain.errors import StoreUnavailable as StoreUnavailable  # raised here
+
 Row = tuple[Any, ...]
 T = TypeVar("T")
 Params = Sequence[Any]
-
-
-class StoreUnavailable(Exception):
-    """The store cannot be reached or answered with an operational error."""
 
 
 class Tx(Protocol):

@@ -9,22 +9,11 @@ PostgreSQL they do not empty the answer caches (see ``service.cache``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from emailshare.domain.views import Admission
 from emailshare.storage.db import Database
 
 WINDOW_MINUTES = 24 * 60  # the rolling window, in the one-minute buckets credits are kept in
 LEASE_SECONDS = 30  # how long a slot of a request in flight counts without being released
-
-
-@dataclass(frozen=True, slots=True)
-class Admission:
-    """What the store decided for one request of an org."""
-
-    admitted: bool
-    reason: str | None = None  # "credits" or "concurrency" when refused
-    remaining: int | None = None  # credits left in the window after this request (if counted)
-    retry_after: int | None = None  # seconds until a refused request may succeed, at best
 
 
 _LOCK_ORG = (

@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
+from emailshare.domain.views import Grant, OAuthClient
+from emailshare.storage.common import Queryable, insert_access_token
 from emailshare.storage.db import Tx
-from emailshare.storage.repo import Queryable, _insert_access_token
 
 MAX_ACCESS_PER_REFRESH = 15
 MAX_REFRESH_PER_USER = 20
 
 
-@dataclass(frozen=True, slots=True)
-class ClientRow:
-    client_id: str
-    org_id: int | None
-    secret_hash: str
-    redirect_uri: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class GrantRow:
-    """What a refresh token or grant code stands for."""
-
-    client_id: str
-    org_id: int
-    user_id: int
-    scopes: str
-    expires_at: int | None
-
-
-async def client(q: Queryable, client_id: str) -> ClientRow | None:
+async def client(q: Queryable, client_id: str) -> OAuthClient | None:
     row = await q.fetchone(
         "SELECT client_id, org_id, secret_hash, redirect_uri"
         " FROM oauth_clients WHERE client_id = ?",
@@ -39,7 +20,7 @@ async def client(q: Queryable, client_id: str) -> ClientRow | None:
     )
     if row is None:
         return None
-    return ClientRow(row[0], None if row[1] is None else int(row[1]), row[2], row[3])
+    return OAuthClient(row[0], None if row[1] is None else int(row[1]), row[2], row[3])
 
 
 async def add_client(
@@ -67,7 +48,7 @@ async def add_grant_code(
     )
 
 
-async def take_grant_code(tx: Tx, code_hash: str) -> GrantRow | None:
+async def take_grant_code(tx: Tx, code_hash: str) -> Grant | None:
     """Fetch and delete a grant code: single use, even under concurrent exchanges."""
     row = await tx.fetchone(
         "SELECT client_id, org_id, user_id, scopes, expires_at"
@@ -78,20 +59,20 @@ async def take_grant_code(tx: Tx, code_hash: str) -> GrantRow | None:
         return None
     if await tx.execute("DELETE FROM grant_codes WHERE code_hash = ?", (code_hash,)) != 1:
         return None
-    return GrantRow(row[0], int(row[1]), int(row[2]), row[3], int(row[4]))
+    return Grant(row[0], int(row[1]), int(row[2]), row[3], int(row[4]))
 
 
-async def refresh_grant(q: Queryable, refresh_hash: str) -> GrantRow | None:
+async def refresh_grant(q: Queryable, refresh_hash: str) -> Grant | None:
     row = await q.fetchone(
         "SELECT client_id, org_id, user_id, scopes FROM refresh_tokens WHERE token_hash = ?",
         (refresh_hash,),
     )
     if row is None:
         return None
-    return GrantRow(row[0], int(row[1]), int(row[2]), row[3], None)
+    return Grant(row[0], int(row[1]), int(row[2]), row[3], None)
 
 
-async def add_refresh_token(tx: Tx, refresh_hash: str, grant: GrantRow, now: int) -> None:
+async def add_refresh_token(tx: Tx, refresh_hash: str, grant: Grant, now: int) -> None:
     """Store a refresh token; the user's oldest beyond the 20 newest are revoked."""
     await tx.execute(
         "INSERT INTO refresh_tokens (token_hash, client_id, org_id, user_id, scopes,"
@@ -121,10 +102,10 @@ async def add_refresh_token(tx: Tx, refresh_hash: str, grant: GrantRow, now: int
 
 
 async def add_access_token(
-    tx: Tx, access_hash: str, grant: GrantRow, expires_at: int, refresh_hash: str | None, now: int
+    tx: Tx, access_hash: str, grant: Grant, expires_at: int, refresh_hash: str | None, now: int
 ) -> None:
     """Store an access token; past 15 live ones for its refresh token, the oldest die."""
-    await _insert_access_token(
+    await insert_access_token(
         tx,
         access_hash,
         grant.org_id,
@@ -174,8 +155,52 @@ async def org_exists(q: Queryable, org_id: int) -> bool:
     return await q.fetchone("SELECT 1 FROM orgs WHERE id = ?", (org_id,)) is not None
 
 
-async def user_exists(q: Queryable, org_id: int, user_id: int) -> bool:
-    return (
-        await q.fetchone("SELECT 1 FROM users WHERE org_id = ? AND id = ?", (org_id, user_id))
-        is not None
-    )
+class OAuthTransaction:
+    """The ``OAuthTx`` port over one open transaction."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    async def take_grant_code(self, code_hash: str) -> Grant | None:
+        return await take_grant_code(self._tx, code_hash)
+
+    async def refresh_grant(self, refresh_hash: str) -> Grant | None:
+        return await refresh_grant(self._tx, refresh_hash)
+
+    async def add_refresh_token(self, refresh_hash: str, grant: Grant, now: int) -> None:
+        await add_refresh_token(self._tx, refresh_hash, grant, now)
+
+    async def add_access_token(
+        self, access_hash: str, grant: Grant, expires_at: int, refresh_hash: str | None, now: int
+    ) -> None:
+        await add_access_token(self._tx, access_hash, grant, expires_at, refresh_hash, now)
+
+    async def revoke_refresh(self, refresh_hash: str) -> bool:
+        return await revoke_refresh(self._tx, refresh_hash)
+
+    async def revoke_access(self, access_hash: str) -> bool:
+        return await revoke_access(self._tx, access_hash)
+
+    async def org_exists(self, org_id: int) -> bool:
+        return await org_exists(self._tx, org_id)
+
+    async def first_admin(self, org_id: int) -> int | None:
+        return await first_admin(self._tx, org_id)
+
+    async def add_client(
+        self, client_id: str, name: str, secret_hash: str, redirect_uri: str | None
+    ) -> None:
+        await add_client(self._tx, client_id, name, secret_hash, redirect_uri)
+
+    async def add_grant_code(
+        self,
+        code_hash: str,
+        client_id: str,
+        org_id: int,
+        user_id: int,
+        scopes: str,
+        expires_at: int,
+    ) -> None:
+        await add_grant_code(self._tx, code_hash, client_id, org_id, user_id, scopes, expires_at)

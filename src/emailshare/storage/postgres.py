@@ -11,7 +11,8 @@ from functools import lru_cache
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from emailshare.storage.db import Params, Row, StoreUnavailable, T, Tx
+from emailshare.domain.errors import StoreUnavailable
+from emailshare.storage.db import Params, Row, T, Tx
 
 _ATTEMPTS = 5
 

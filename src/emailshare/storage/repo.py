@@ -1,67 +1,33 @@
-"""Every SQL statement emailshare runs, behind typed methods. Parameterised, always."""
+"""Every SQL statement emailshare runs, behind typed methods. Parameterised, always.
+
+:class:`Store` implements every port the services declare (``service.ports``), structurally:
+this package imports nothing from ``service`` or ``api`` (an import-linter contract holds it).
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TypeVar
 
-from emailshare.domain.errors import FixtureError
 from emailshare.domain.model import DataSharing, Org
-from emailshare.service.tokens import token_hash
-from emailshare.storage.db import Database, Params, Row, Tx
-from emailshare.storage.email_rows import insert_mail
-from emailshare.storage.mailboxes import insert_servers
+from emailshare.domain.rules import ShareFromUser
+from emailshare.domain.tokens import token_hash
+from emailshare.domain.views import (
+    Admission,
+    OAuthClient,
+    OrgSummary,
+    RecordAccess,
+    TokenOwner,
+    UserInfo,
+)
+from emailshare.storage import limits, oauth, snapshot
+from emailshare.storage import orgs as orgs_sql
+from emailshare.storage.common import Queryable, insert_access_token
+from emailshare.storage.db import Database, Row, Tx
+from emailshare.storage.orgs import name_key as name_key  # the sort key, for synth
 
-
-class Queryable(Protocol):
-    """A database or an open transaction: both answer reads the same way."""
-
-    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
-
-
-def name_key(name: str) -> bytes:
-    """The stored sort key: UTF-8 of the case fold, whose byte order is code point order."""
-    return name.casefold().encode("utf-8", "surrogatepass")
-
-
-@dataclass(frozen=True, slots=True)
-class TokenOwner:
-    """An access token's row joined with its user: everything authentication needs."""
-
-    token_hash: str
-    org_id: int
-    user_id: int
-    scopes: str
-    expires_at: int
-    status: str
-    profile: str
-    role_id: int | None
-    name: str
-    mailbox_protocol: str | None
-    mailbox_enabled: bool
-    email_sharing: str
-
-
-@dataclass(frozen=True, slots=True)
-class RecordAccess:
-    owner_id: int
-    shared_with_caller: bool
-    caller_role_above_owner: bool
-    module_sharing: DataSharing
-
-
-@dataclass(frozen=True, slots=True)
-class UserInfo:
-    id: int
-    name: str
-    email: str
-    status: str
-    profile: str
-    role_id: int | None
-    role_name: str | None
+T = TypeVar("T")
 
 
 _TOKEN_OWNER = (
@@ -103,14 +69,66 @@ _CUSTOM_SHARERS = (
     " ORDER BY u.name_key, u.id LIMIT 51"
 )
 
-Sharer = tuple[int, str, str]  # id, name, mailbox protocol
+_USER_INFO = (
+    "SELECT u.id, u.name, u.email, u.status, u.profile, u.role_id, r.name FROM users u"
+    " LEFT JOIN roles r ON r.org_id = u.org_id AND r.id = u.role_id"
+)
+
+# One page of the org's users in id order: the primary key (org_id, id) serves the order, so
+# a page reads its rows and no more (docs/contract-decisions.md, Users and org).
+_USERS_PAGE = _USER_INFO + " WHERE u.org_id = ? ORDER BY u.id LIMIT ? OFFSET ?"
+_ACTIVE_USERS_PAGE = (
+    _USER_INFO + " WHERE u.org_id = ? AND u.status = 'active' ORDER BY u.id LIMIT ? OFFSET ?"
+)
+
+
+def _user_info(row: Row) -> UserInfo:
+    return UserInfo(
+        int(row[0]),
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        None if row[5] is None else int(row[5]),
+        row[6],
+    )
+
+
+def _sharers(rows: list[Row]) -> list[ShareFromUser]:
+    return [ShareFromUser(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
+class ShareTransaction:
+    """The ``ShareTx`` port over one open transaction."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    async def record_access(
+        self, org_id: int, module: str, record_id: int, caller_id: int, caller_role: int | None
+    ) -> RecordAccess | None:
+        return await record_access(self._tx, org_id, module, record_id, caller_id, caller_role)
+
+    async def add_email_share(self, org_id: int, record_id: int, user_id: int) -> bool:
+        return await add_email_share(self._tx, org_id, record_id, user_id)
+
+    async def remove_email_share(self, org_id: int, record_id: int, user_id: int) -> bool:
+        return await remove_email_share(self._tx, org_id, record_id, user_id)
 
 
 class Store:
-    """The repository: reads for the hot path and whole-org writes for fixtures."""
+    """The repository: every port of ``service.ports`` over one :class:`Database`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def version(self) -> object:
+        return await self.db.version()
+
+    async def ping(self) -> None:
+        await self.org_name(0)  # one indexed read: the store answers queries
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -145,34 +163,25 @@ class Store:
     ) -> RecordAccess | None:
         return await record_access(self.db, org_id, module, record_id, caller_id, caller_role)
 
-    async def public_sharers(self, org_id: int) -> list[Sharer]:
+    async def public_sharers(self, org_id: int) -> list[ShareFromUser]:
         """The first 51 public sharers of the org, in answer order."""
-        rows = await self.db.fetchall(_PUBLIC_SHARERS, (org_id,))
-        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+        return _sharers(await self.db.fetchall(_PUBLIC_SHARERS, (org_id,)))
 
-    async def custom_sharers(self, org_id: int, record_id: int) -> list[Sharer]:
+    async def custom_sharers(self, org_id: int, record_id: int) -> list[ShareFromUser]:
         """The first 51 custom sharers who shared this record's emails, in answer order."""
-        rows = await self.db.fetchall(_CUSTOM_SHARERS, (org_id, record_id))
-        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+        return _sharers(await self.db.fetchall(_CUSTOM_SHARERS, (org_id, record_id)))
 
     async def user_info(self, org_id: int, user_id: int) -> UserInfo | None:
         row = await self.db.fetchone(
-            "SELECT u.id, u.name, u.email, u.status, u.profile, u.role_id, r.name FROM users u"
-            " LEFT JOIN roles r ON r.org_id = u.org_id AND r.id = u.role_id"
-            " WHERE u.org_id = ? AND u.id = ?",
-            (org_id, user_id),
+            _USER_INFO + " WHERE u.org_id = ? AND u.id = ?", (org_id, user_id)
         )
-        if row is None:
-            return None
-        return UserInfo(
-            int(row[0]),
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            None if row[5] is None else int(row[5]),
-            row[6],
-        )
+        return None if row is None else _user_info(row)
+
+    async def users_page(
+        self, org_id: int, *, active_only: bool, offset: int, limit: int
+    ) -> list[UserInfo]:
+        sql = _ACTIVE_USERS_PAGE if active_only else _USERS_PAGE
+        return [_user_info(r) for r in await self.db.fetchall(sql, (org_id, limit, offset))]
 
     async def org_name(self, org_id: int) -> str | None:
         row = await self.db.fetchone("SELECT name FROM orgs WHERE id = ?", (org_id,))
@@ -184,19 +193,53 @@ class Store:
         )
         return [int(r[0]) for r in rows]
 
-    async def org_user_ids(self, org_id: int) -> list[int]:
-        rows = await self.db.fetchall(
-            "SELECT id FROM users WHERE org_id = ? ORDER BY id", (org_id,)
-        )
-        return [int(r[0]) for r in rows]
+    async def list_orgs(self) -> list[OrgSummary]:
+        return await snapshot.list_orgs(self.db)
+
+    async def read_org(self, org_id: int) -> Org | None:
+        return await snapshot.read_org(self.db, org_id)
+
+    async def oauth_client(self, client_id: str) -> OAuthClient | None:
+        return await oauth.client(self.db, client_id)
 
     # --- writes -----------------------------------------------------------------------------
+
+    async def in_share_transaction(self, work: Callable[[ShareTransaction], Awaitable[T]]) -> T:
+        return await self.db.run_in_transaction(lambda tx: work(ShareTransaction(tx)))
+
+    @contextlib.asynccontextmanager
+    async def oauth_transaction(self) -> AsyncIterator[oauth.OAuthTransaction]:
+        async with self.db.transaction() as tx:
+            yield oauth.OAuthTransaction(tx)
+
+    async def admit(
+        self,
+        org_id: int,
+        now: int,
+        *,
+        credits_per_day: int,
+        cost: int,
+        max_concurrent: int,
+        slot: str | None,
+    ) -> Admission:
+        return await limits.admit(
+            self.db,
+            org_id,
+            now,
+            credits_per_day=credits_per_day,
+            cost=cost,
+            max_concurrent=max_concurrent,
+            slot=slot,
+        )
+
+    async def release(self, org_id: int, slot: str) -> None:
+        await limits.release(self.db, org_id, slot)
 
     async def add_access_token(
         self, token: str, org_id: int, user_id: int, scopes: Sequence[str], expires_at: int
     ) -> None:
         async with self.db.transaction() as tx:
-            await _insert_access_token(tx, token_hash(token), org_id, user_id, scopes, expires_at)
+            await insert_access_token(tx, token_hash(token), org_id, user_id, scopes, expires_at)
 
     async def delete_everything(self) -> None:
         """Remove every org (and, by cascade, everything in it), every OAuth client and all
@@ -211,9 +254,9 @@ class Store:
         """Load orgs, replacing any org with the same id wholly; all or nothing."""
         async with self.db.transaction() as tx:
             for index, org in enumerate(orgs):
-                await _check_foreign_claims(tx, org, index)
+                await orgs_sql.check_foreign_claims(tx, org, index)
                 await tx.execute("DELETE FROM orgs WHERE id = ?", (org.id,))
-                await _insert_org(tx, org, now)
+                await orgs_sql.insert_org(tx, org, now)
 
 
 async def record_access(
@@ -253,143 +296,3 @@ async def remove_email_share(tx: Tx, org_id: int, record_id: int, user_id: int) 
         )
         == 1
     )
-
-
-async def bump_org_version(tx: Tx, org_id: int) -> None:
-    """Mark the org changed, so per-process caches of its answers know to refresh."""
-    await tx.execute("UPDATE orgs SET version = version + 1 WHERE id = ?", (org_id,))
-
-
-async def _insert_access_token(
-    tx: Tx,
-    hashed: str,
-    org_id: int,
-    user_id: int,
-    scopes: Sequence[str],
-    expires_at: int,
-    refresh_hash: str | None = None,
-    client_id: str | None = None,
-) -> None:
-    await tx.execute(
-        "INSERT INTO access_tokens (token_hash, org_id, user_id, scopes, expires_at,"
-        " refresh_hash, client_id, seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            hashed,
-            org_id,
-            user_id,
-            " ".join(scopes),
-            expires_at,
-            refresh_hash,
-            client_id,
-            time.time_ns(),
-        ),
-    )
-
-
-async def _check_foreign_claims(tx: Tx, org: Org, index: int) -> None:
-    """Client ids and tokens are global: refuse ones another org already holds."""
-    for i, client in enumerate(org.clients):
-        row = await tx.fetchone(
-            "SELECT org_id FROM oauth_clients WHERE client_id = ?", (client.client_id,)
-        )
-        if row is not None and row[0] is not None and int(row[0]) != org.id:
-            raise FixtureError(
-                f"$.orgs[{index}].clients[{i}].client_id: already used by another org"
-            )
-    for i, tok in enumerate(org.tokens):
-        row = await tx.fetchone(
-            "SELECT org_id FROM access_tokens WHERE token_hash = ?", (token_hash(tok.access_token),)
-        )
-        if row is not None and int(row[0]) != org.id:
-            raise FixtureError(
-                f"$.orgs[{index}].tokens[{i}].access_token: already used by another org"
-            )
-
-
-async def _many(tx: Tx, sql: str, rows: Iterable[Params]) -> None:
-    batch = list(rows)
-    if batch:
-        await tx.executemany(sql, batch)
-
-
-async def _insert_org(tx: Tx, org: Org, now: int) -> None:
-    await tx.execute(
-        "INSERT INTO orgs (id, name, version) VALUES (?, ?, ?)", (org.id, org.name, now)
-    )
-    await _many(
-        tx,
-        "INSERT INTO data_sharing (org_id, module, level) VALUES (?, ?, ?)",
-        [(org.id, m, lvl.value) for m, lvl in org.data_sharing.items()],
-    )
-    await _many(
-        tx,
-        "INSERT INTO custom_modules (org_id, name_fold, api_name) VALUES (?, ?, ?)",
-        [(org.id, m.casefold(), m) for m in org.custom_modules],
-    )
-    await _many(
-        tx,
-        "INSERT INTO roles (org_id, id, name, reports_to) VALUES (?, ?, ?, ?)",
-        [(org.id, r.id, r.name, r.reports_to) for r in org.roles],
-    )
-    await _many(
-        tx,
-        "INSERT INTO role_ancestors (org_id, role_id, ancestor_id) VALUES (?, ?, ?)",
-        [(org.id, r.id, a) for r in org.roles for a in org.role_ancestors(r.id)],
-    )
-    await _many(
-        tx,
-        "INSERT INTO users (org_id, id, name, name_key, email, status, profile, role_id,"
-        " mailbox_protocol, mailbox_address, mailbox_enabled, email_sharing)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                org.id,
-                u.id,
-                u.name,
-                name_key(u.name),
-                u.email,
-                u.status.value,
-                u.profile.value,
-                u.role,
-                u.mailbox.protocol.value if u.mailbox else None,
-                u.mailbox.address if u.mailbox else None,
-                1 if (u.mailbox and u.mailbox.enabled) else 0,
-                u.email_sharing.value,
-            )
-            for u in org.users
-        ],
-    )
-    await _many(
-        tx,
-        "INSERT INTO records (org_id, id, module, name, owner_id, deleted)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [(org.id, r.id, r.module, r.name, r.owner, int(r.deleted)) for r in org.records],
-    )
-    await _many(
-        tx,
-        "INSERT INTO record_shares (org_id, record_id, user_id) VALUES (?, ?, ?)",
-        [(org.id, r.id, uid) for r in org.records for uid in sorted(r.shared_with)],
-    )
-    await _many(
-        tx,
-        "INSERT INTO email_shares (org_id, record_id, user_id) VALUES (?, ?, ?)",
-        [(org.id, r.id, uid) for r in org.records for uid in sorted(r.emails_shared_by)],
-    )
-    for c in org.clients:
-        await tx.execute("DELETE FROM oauth_clients WHERE client_id = ?", (c.client_id,))
-    await _many(
-        tx,
-        "INSERT INTO oauth_clients (client_id, org_id, name, secret_hash, redirect_uri)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [
-            (c.client_id, org.id, c.client_id, token_hash(c.client_secret), c.redirect_uri)
-            for c in org.clients
-        ],
-    )
-    for t in org.tokens:
-        await _insert_access_token(
-            tx, token_hash(t.access_token), org.id, t.user, t.scopes, now + t.expires_in
-        )
-    await insert_mail(tx, org)
-    await insert_servers(tx, org)

@@ -9,7 +9,6 @@ share. Token and client material is never read: an org comes back without ``clie
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 from emailshare.domain.mailserver import MailServer, Security
 from emailshare.domain.model import (
@@ -24,20 +23,10 @@ from emailshare.domain.model import (
     Status,
     User,
 )
+from emailshare.domain.views import OrgSummary
+from emailshare.storage.common import Queryable
 from emailshare.storage.db import Row
 from emailshare.storage.email_rows import read_mail
-from emailshare.storage.repo import Queryable
-
-
-@dataclass(frozen=True, slots=True)
-class OrgSummary:
-    """One line of the org list: enough to choose an org."""
-
-    id: int
-    name: str
-    users: int
-    records: int
-
 
 _ORGS = (
     "SELECT o.id, o.name,"

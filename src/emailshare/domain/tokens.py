@@ -1,4 +1,9 @@
-"""Token material: random from ``secrets``, stored only as hashes, compared in constant time."""
+"""Token material: random from ``secrets``, stored only as hashes, compared in constant time.
+
+A pure helper of the domain (standard library only), so that the services, which mint and
+check tokens, and the store, which keeps only their hashes, share one definition of the
+stored form.
+"""
 
 from __future__ import annotations
 

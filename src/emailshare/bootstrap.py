@@ -1,0 +1,63 @@
+"""The composition root: the one place that opens the concrete store and builds the services'
+caches around it. ``api/app.py``'s lifespan calls :func:`open_services` (after any fork of
+workers); nothing else in ``api`` imports ``storage`` (an import-linter contract holds it)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from emailshare.config import Settings
+from emailshare.domain.rules import ShareFromUser
+from emailshare.service.auth import CallerCache
+from emailshare.service.cache import BoundedCache, Freshness, PublicSharersCache
+from emailshare.service.emails import EmailReads
+from emailshare.service.ports import Store
+from emailshare.storage import migrate
+from emailshare.storage.db import connect
+from emailshare.storage.emails import EmailStore
+from emailshare.storage.repo import Store as SQLStore
+
+# A cached details answer: the token's expiry, the status and the body.
+AnswerCache = BoundedCache[tuple[str, str, str], tuple[int, int, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the app serves from: the store (as the services' ports) and the per-worker caches,
+    all emptied by ``freshness`` whenever the store changed (``service.cache``)."""
+
+    store: Store
+    email_store: EmailReads
+    callers: CallerCache
+    answers: AnswerCache
+    freshness: Freshness
+    public_sharers: PublicSharersCache
+
+
+def answer_weight(entry: tuple[int, int, bytes]) -> int:
+    """The memory a cached answer holds: its body, plus its key's and entry's objects."""
+    return len(entry[2]) + 512
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Open the store named by the settings, bring its schema up to date, build the caches;
+    close the store on the way out."""
+    db = await connect(settings.db_url, pool_size=settings.pool_size)
+    try:
+        await migrate.upgrade(db)
+        store = SQLStore(db)
+        callers: CallerCache = BoundedCache(settings.cache_size)
+        answers: AnswerCache = BoundedCache(
+            settings.cache_size, settings.cache_mb << 20, weigh=answer_weight
+        )
+        publics: BoundedCache[int, list[ShareFromUser]] = BoundedCache(
+            max(1, settings.cache_size // 10) if settings.cache_size else 0
+        )
+        freshness = Freshness(db, callers, answers, publics)
+        publics_cache = PublicSharersCache(store, freshness, publics)
+        yield Services(store, EmailStore(db), callers, answers, freshness, publics_cache)
+    finally:
+        await db.close()
