@@ -204,3 +204,8 @@ class StoreUnavailable(Exception):
     Not a :class:`ZohoError` on purpose: code that keeps a ZohoError as an answer (the answer
     cache, a bulk request's outcomes) must never take an outage for one.
     """
+
+
+class LeaseLost(Exception):
+    """Another instance took a mailbox's sync lease over (ours ran out): the pass stops writing
+    (raised by ``storage.mailboxes``, handled by ``service.mailsync``; never answered)."""

@@ -55,3 +55,14 @@ KEY_HOW = (
 def backoff(failures: int) -> int:
     """Seconds before trying a failing mailbox again: 30 s doubling, at most an hour."""
     return int(min(3600, 30 * 2 ** max(0, failures - 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    """A mailbox to sync: its owner, protocol and address, its server (password decrypted)."""
+
+    org_id: int
+    user_id: int
+    protocol: str
+    address: str
+    server: MailServer

@@ -14,7 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from emailshare.domain.errors import LeaseLost as LeaseLost  # raised by the store
 from emailshare.domain.mail import Email
+from emailshare.domain.mailserver import Mailbox as Mailbox  # crosses the port
 from emailshare.domain.mailserver import MailServer, SyncState
 from emailshare.mail.parse import Skipped
 
@@ -78,17 +80,6 @@ class Connector(Protocol):
     def pop(self, server: MailServer) -> PopSession: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Mailbox:
-    """A mailbox to sync: its owner, protocol and address, its server (password decrypted)."""
-
-    org_id: int
-    user_id: int
-    protocol: str
-    address: str
-    server: MailServer
-
-
 class MailboxStore(Protocol):
     async def set_server(
         self, org_id: int, user_id: int, server: MailServer, password_enc: str | None
@@ -137,7 +128,3 @@ class MailboxStore(Protocol):
     async def finish(self, org_id: int, user_id: int, now: int, error: str | None) -> None:
         """Record a pass's end: success (clears the error, the failures) or its error."""
         ...
-
-
-class LeaseLost(Exception):
-    """Another instance took the mailbox over (ours ran out); this pass stops writing."""

@@ -1,5 +1,5 @@
-"""Every SQL statement of mailbox syncing (migration 0010): the ``service.mailports``
-``MailboxStore`` port. Parameterised always.
+"""Every SQL statement of mailbox syncing (migration 0010): it implements the
+``service.mailports.MailboxStore`` port (without importing it). Parameterised always.
 
 Synced messages become rows of the emails table (storage.email_rows.add_synced, docs/contract.md
 §12): one per (org, message id), and the message id is derived from the mailbox's owner and the
@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from emailshare.domain.errors import FixtureError
+from emailshare.domain.errors import FixtureError, LeaseLost
 from emailshare.domain.mail import Email
-from emailshare.domain.mailserver import KEY_HOW, MailServer, Security, SyncState
+from emailshare.domain.mailserver import KEY_HOW, Mailbox, MailServer, Security, SyncState
 from emailshare.domain.model import Org
 from emailshare.mail.parse import Skipped
-from emailshare.service.mailports import LeaseLost, Mailbox
 from emailshare.storage.db import Database, Row, Tx
 from emailshare.storage.email_rows import add_synced
 
