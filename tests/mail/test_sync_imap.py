@@ -174,3 +174,11 @@ def test_a_password_without_a_key_is_refused(env: Env) -> None:
     assert out.count("\n") == 1
     assert "emailshare secret-key" in out
     assert query(env.db, "SELECT COUNT(*) FROM mailbox_servers") == [(0,)]
+
+
+def test_sync_without_the_key_is_refused_before_touching_any_mailbox(env: Env) -> None:
+    env.connect(WILL, "will@acme.test")
+    out = env.cli("sync", "--db", env.db, check=False)
+    assert out.count("\n") == 1, out
+    assert "emailshare secret-key" in out
+    assert query(env.db, "SELECT failures, last_error FROM mailbox_servers") == [(0, None)]

@@ -93,7 +93,13 @@ class Syncer:
         progress: Progress | None = None,
     ) -> PassSummary:
         summary = PassSummary()
-        for state in await self.store.states(user_id):
+        states = await self.store.states(user_id)
+        if self.key is None:
+            # The operator's mistake, not the mailboxes': refused before any is marked failing.
+            for state in states:
+                if await self.store.password_enc(state.org_id, state.user_id):
+                    vault.require(None)
+        for state in states:
             if due_only and state.next_try_at > self.clock():
                 continue
             summary.outcomes.append(await self.one(state, progress))
