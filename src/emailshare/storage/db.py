@@ -1,8 +1,9 @@
 """A thin async database interface over sqlite3 (embedded default) and psycopg 3 (PostgreSQL).
 
 SQL is written once with ``?`` placeholders; the PostgreSQL driver rewrites them to ``%s``.
-SQLite calls run directly on the event loop: each is a few microseconds against a local file,
-far cheaper than a thread hop. PostgreSQL uses psycopg's async connection pool.
+SQLite reads run directly on the event loop (a few microseconds against a local file, far
+cheaper than a thread hop); its transactions wait for locks and fsync on a thread of their own
+(see ``SQLiteDatabase``). PostgreSQL uses psycopg's async connection pool.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import mmap
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -84,23 +86,45 @@ async def connect(url: str, *, pool_size: int = 8) -> Database:
 
 
 class _SQLiteTx:
-    __slots__ = ("_conn",)
+    """The statements of one SQLite transaction, usable only by the task that opened it and
+    only until it ends: a transaction's isolation must not depend on its callers' manners."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    __slots__ = ("_conn", "_off_loop", "_task")
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        off_loop: Callable[[Callable[[], object]], Awaitable[object]],
+    ) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self._task = asyncio.current_task()
+        self._off_loop = off_loop
+
+    def _checked(self) -> sqlite3.Connection:
+        conn = self._conn
+        if conn is None:
+            raise RuntimeError("this transaction has ended")
+        if asyncio.current_task() is not self._task:
+            raise RuntimeError("a transaction is used only by the task that opened it")
+        return conn
+
+    def end(self) -> None:
+        self._conn = None
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return self._conn.execute(sql, params).rowcount
+        return self._checked().execute(sql, params).rowcount
 
     async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        self._conn.executemany(sql, rows)
+        # Bulk loads: the rows are written on the writer's thread, the loop serves meanwhile.
+        conn = self._checked()
+        await self._off_loop(lambda: conn.executemany(sql, rows))
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        row: Row | None = self._conn.execute(sql, params).fetchone()
+        row: Row | None = self._checked().execute(sql, params).fetchone()
         return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        return self._conn.execute(sql, params).fetchall()
+        return self._checked().execute(sql, params).fetchall()
 
 
 # The wal-index header (https://www.sqlite.org/walformat.html, "the WAL-index header"): its
@@ -141,89 +165,184 @@ def _wal_index_of(path: str) -> mmap.mmap | None:
     return index
 
 
+def _open(path: str, *pragmas: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=0, cached_statements=256
+    )
+    for pragma in pragmas:
+        conn.execute(f"PRAGMA {pragma}")
+    return conn
+
+
+def _retrieve(done: asyncio.Future[Any]) -> None:
+    """Take the outcome of a job whose caller was cancelled, so that it is not reported."""
+    if not done.cancelled():
+        done.exception()
+
+
+# How long a write waits for another connection's write lock (BEGIN IMMEDIATE), on the
+# writer's thread; and how long a read waits, on the loop. In WAL mode a read takes no lock a
+# writer holds: it waits only while another process recovers the WAL after a crash.
+_WRITE_BUSY_MS = 10_000
+_READ_BUSY_MS = 200
+
+
 class SQLiteDatabase:
-    """SQLite in WAL mode: readers never block the writer; every commit is fsynced."""
+    """SQLite in WAL mode: readers never block the writer; every commit is fsynced.
+
+    Two connections per store. Reads run on the reader, on the event loop: each is a few
+    microseconds against a local file, less than a hop to a thread, and in autocommit mode each
+    sees only what was committed. Transactions run on the writer, one at a time in this process
+    (an ``asyncio.Lock`` held for the transaction's life). ``BEGIN IMMEDIATE``, which may wait
+    up to 10 s for another process's write lock, and ``COMMIT``, which fsyncs, run on a thread
+    of the store's own, so the loop keeps serving meanwhile; the statements in between run on
+    the loop (the write lock is held: none of them waits), as a thread hop per statement would
+    double a 200-id bulk share. An in-memory store is one database per connection, so there
+    the reader is the writer, and a read waits while another task's transaction is open.
+    """
 
     dialect = "sqlite"
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._wal_index: mmap.mmap | None = None
-        if path != ":memory:":
+        self._shared = path == ":memory:"
+        if not self._shared:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            path, isolation_level=None, check_same_thread=False, timeout=10.0, cached_statements=256
-        )
-        for pragma in (
+        self._writer = _open(
+            path,
             "journal_mode=WAL",
             "synchronous=FULL",
             "foreign_keys=ON",
-            "busy_timeout=10000",
-        ):
-            self._conn.execute(f"PRAGMA {pragma}")
-        self._write_lock = asyncio.Lock()
+            f"busy_timeout={_WRITE_BUSY_MS}",
+        )
+        self._reader = self._writer
+        self._thread: ThreadPoolExecutor | None = None
+        if not self._shared:
+            self._reader = _open(path, f"busy_timeout={_READ_BUSY_MS}", "query_only=ON")
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="emailshare-sqlite-writer")
+        self._tx_lock = asyncio.Lock()
+        self._tx_task: asyncio.Task[Any] | None = None  # the task whose transaction is open
+        self._closed = False
         self._own_commits = 0
-        self._conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the WAL
+        self._reader.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the WAL
         self._wal_index = self._map_wal_index()
 
     async def version(self) -> object:
         # Every request asks, so this is on the hot path. In WAL mode every commit, by any
         # connection of any process, rewrites the wal-index header in the shared-memory file
         # (`<db>-shm`): 48 bytes read through mmap, ~0.3 µs, where PRAGMA data_version costs
-        # ~6 µs. The file stays in place while this connection is open (SQLite truncates or
-        # removes it only when no connection holds it, and no connection can leave WAL mode
-        # meanwhile). Without a mapping (``:memory:``, not in WAL mode, 32 stores mapped
-        # already): the PRAGMA, which does not report our own commits, so they are counted
-        # apart (in both ways, for simplicity).
+        # ~6 µs. The file stays in place while this store's connections are open (SQLite
+        # truncates or removes it only when no connection holds it, and no connection can
+        # leave WAL mode meanwhile). Without a mapping (``:memory:``, not in WAL mode, 32
+        # stores mapped already): the PRAGMA on the reader, which does not report the
+        # reader's own commits (an in-memory store's), so they are counted apart (in both
+        # ways, for simplicity).
         index = self._wal_index
         if index is not None:
             return (index[:_WAL_INDEX_HEADER], self._own_commits)
         try:
-            row = self._conn.execute("PRAGMA data_version").fetchone()
+            row = self._reader.execute("PRAGMA data_version").fetchone()
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return (row[0], self._own_commits)
 
     def _map_wal_index(self) -> mmap.mmap | None:
-        if self._path == ":memory:":
+        if self._shared:
             return None
-        mode = self._conn.execute("PRAGMA journal_mode").fetchone()
+        mode = self._reader.execute("PRAGMA journal_mode").fetchone()
         if mode is None or str(mode[0]).lower() != "wal":
             return None
         return _wal_index_of(self._path)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        if self._shared:
+            await self._wait_for_other_transactions()
         try:
-            row: Row | None = self._conn.execute(sql, params).fetchone()
+            row: Row | None = self._reader.execute(sql, params).fetchone()
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        if self._shared:
+            await self._wait_for_other_transactions()
         try:
-            return self._conn.execute(sql, params).fetchall()
+            return self._reader.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(str(exc)) from exc
 
+    async def _wait_for_other_transactions(self) -> None:
+        # The in-memory store reads on the writer: not while another task's transaction is
+        # open. The read itself does not await, so no transaction can begin before it is done.
+        while self._tx_lock.locked() and self._tx_task is not asyncio.current_task():
+            async with self._tx_lock:
+                pass
+
+    async def _off_loop(self, job: Callable[[], T]) -> T:
+        """Run ``job`` on the writer's thread (inline for an in-memory store, where nothing
+        waits). The thread takes jobs in order, and a job whose caller is cancelled still runs
+        to its end before the next one: the writer is never used by two threads at once."""
+        if self._thread is None:
+            return job()
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        done = asyncio.get_running_loop().run_in_executor(self._thread, job)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            done.add_done_callback(_retrieve)
+            raise
+
+    def _queue(self, job: Callable[[], object]) -> None:
+        """Run ``job`` on the writer's thread without waiting for it (a closed store has no
+        transaction left to end: closing the writer rolled it back)."""
+        if self._thread is None:
+            job()
+        elif not self._closed:
+            done = asyncio.get_running_loop().run_in_executor(self._thread, job)
+            done.add_done_callback(_retrieve)
+
+    def _begin(self) -> None:
+        try:
+            self._writer.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def _rollback(self) -> None:
+        if self._writer.in_transaction:
+            self._writer.execute("ROLLBACK")
+
+    def _commit(self) -> None:
+        try:
+            self._writer.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self._rollback()
+            raise StoreUnavailable(str(exc)) from exc
+        self._own_commits += 1
+
     @contextlib.asynccontextmanager
     async def transaction(self, bump: bool = True) -> AsyncIterator[Tx]:
-        # One connection per process: transactions of concurrent requests must not interleave.
-        async with self._write_lock:
+        # One writer per store: transactions of concurrent tasks never interleave on it.
+        async with self._tx_lock:
+            self._tx_task = asyncio.current_task()
+            tx = _SQLiteTx(self._writer, self._off_loop)
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise StoreUnavailable(str(exc)) from exc
-            try:
-                yield _SQLiteTx(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                await self._off_loop(self._begin)
+                yield tx
+            except BaseException as exc:
+                tx.end()
+                if isinstance(exc, asyncio.CancelledError):
+                    # The thread rolls back (a BEGIN still waiting too, once it is through)
+                    # before any later job; a cancelled task need not wait for it.
+                    self._queue(self._rollback)
+                else:
+                    await self._off_loop(self._rollback)
                 raise
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                self._conn.execute("ROLLBACK")
-                raise StoreUnavailable(str(exc)) from exc
-            self._own_commits += 1
+            finally:
+                self._tx_task = None
+            tx.end()
+            await self._off_loop(self._commit)
 
     async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         # SQLite serialises writers on its file lock (busy_timeout): no deadlock to retry.
@@ -232,4 +351,17 @@ class SQLiteDatabase:
 
     async def close(self) -> None:
         self._wal_index = None  # the mapping stays, for the process (see _WAL_INDEXES)
-        self._conn.close()
+        if self._closed:
+            return
+        self._closed = True  # from here on no job is queued
+        if self._thread is not None:
+            # Jobs queued already (a cancelled caller's rollback) end before the writer closes.
+            drained = asyncio.get_running_loop().run_in_executor(self._thread, lambda: None)
+            await asyncio.shield(drained)
+            self._thread.shutdown(wait=False)
+        # SQLite closes a descriptor of its own only once no connection of the process holds
+        # a lock on the file (os_unix.c: the "unused" descriptors), so closing one connection
+        # while another lives keeps the other's locks.
+        if self._reader is not self._writer:
+            self._reader.close()
+        self._writer.close()
