@@ -196,9 +196,10 @@ class SQLiteDatabase:
     (an ``asyncio.Lock`` held for the transaction's life). ``BEGIN IMMEDIATE``, which may wait
     up to 10 s for another process's write lock, and ``COMMIT``, which fsyncs, run on a thread
     of the store's own, so the loop keeps serving meanwhile; the statements in between run on
-    the loop (the write lock is held: none of them waits), as a thread hop per statement would
-    double a 200-id bulk share. An in-memory store is one database per connection, so there
-    the reader is the writer, and a read waits while another task's transaction is open.
+    the loop (the write lock is held: none of them waits), as a thread hop per statement
+    (~40 µs here) would add some 17 ms to a 200-id bulk share's 400 statements. An in-memory
+    store is one database per connection, so there the reader is the writer, and a read waits
+    while another task's transaction is open.
     """
 
     dialect = "sqlite"
