@@ -1,13 +1,26 @@
-"""The pure parts of the retry policy: reading Retry-After, the jitter ceiling, the API's
-parity between the two clients."""
+"""The pure parts of the retry policy: reading Retry-After, the jitter ceiling, the one retry
+loop both clients drive (``flow.retried``), the API's parity between the two clients."""
 
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
+import httpx
 import pytest
 
 from emailshare.client import AsyncClient, Client, RetryPolicy
+from emailshare.client.flow import (
+    Context,
+    Failure,
+    Flow,
+    Outcome,
+    Reply,
+    Request,
+    Send,
+    Sleep,
+    retried,
+)
 from emailshare.client.retry import backoff, parse_retry_after, wait
 
 NOW = 1_750_000_000.0
@@ -55,3 +68,57 @@ def test_sync_and_async_clients_offer_the_same_api() -> None:
     sync_init = inspect.signature(Client.__init__).parameters
     async_init = inspect.signature(AsyncClient.__init__).parameters
     assert list(sync_init) == list(async_init)
+
+
+def _drive(outcomes: list[Reply | Failure], *, resend_sent: bool = True, **policy: Any) -> Any:
+    """Run the one retry loop over scripted outcomes; the sleeps it asked for and its result."""
+    ctx = Context(RetryPolicy(**policy), lambda: 0.5, lambda: NOW, False, "test")
+    script = iter(outcomes)
+
+    def attempt() -> Flow[Reply | Failure]:
+        yield Send(Request("GET", "http://x/", {}))
+        return next(script)
+
+    flow = retried(attempt, ctx, resend_sent=resend_sent)
+    sleeps: list[float] = []
+    action = next(flow)
+    try:
+        while True:
+            if isinstance(action, Sleep):
+                sleeps.append(action.seconds)
+            action = flow.send(None)
+    except StopIteration as stop:
+        return sleeps, stop.value
+
+
+def _reply(status: int, retry_after: str | None = None) -> Reply:
+    return Reply(status, retry_after, b"{}")
+
+
+def _failure(sent: bool, retryable: bool = True) -> Failure:
+    return Failure(httpx.ReadTimeout("slow"), sent=sent, retryable=retryable)
+
+
+def test_the_retry_loop_backs_off_until_an_answer_stands() -> None:
+    sleeps, outcome = _drive([_reply(503), _reply(429, "2"), _reply(200)], base_delay=1.0)
+    assert sleeps == [0.5, 2.0]  # jitter 0.5 of ceiling 1, then Retry-After over jitter 1.0
+    assert outcome == Outcome(_reply(200), None, uncertain=True)
+
+
+def test_the_retry_loop_stops_at_max_attempts_with_the_last_retry_after() -> None:
+    sleeps, outcome = _drive([_reply(429, "1")] * 3, max_attempts=2, base_delay=1.0)
+    assert sleeps == [1.0]
+    assert outcome == Outcome(_reply(429, "1"), 1.0, uncertain=False)
+
+
+def test_the_retry_loop_gives_up_when_retry_after_exceeds_max_delay() -> None:
+    sleeps, outcome = _drive([_reply(503, "60"), _reply(200)], max_delay=30.0)
+    assert (sleeps, outcome) == ([], Outcome(_reply(503, "60"), 60.0, uncertain=False))
+
+
+def test_the_retry_loop_resends_a_sent_request_only_when_allowed() -> None:
+    sent, never_left, hopeless = _failure(True), _failure(False), _failure(False, retryable=False)
+    assert _drive([sent, _reply(200)])[1].reply == _reply(200)
+    assert _drive([sent, _reply(200)], resend_sent=False) == ([], Outcome(sent, None, False))
+    assert _drive([never_left, _reply(200)], resend_sent=False)[1].reply == _reply(200)
+    assert _drive([hopeless, _reply(200)]) == ([], Outcome(hopeless, None, False))

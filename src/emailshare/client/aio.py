@@ -180,19 +180,11 @@ class AsyncClient(AsyncEmailsAPI, BaseClient):
 
     async def _perform(self, action: Action) -> Feedback:
         if isinstance(action, Send):
-            req = action.request
             try:
-                resp = await self._http.request(
-                    req.method,
-                    req.url,
-                    headers=dict(req.headers),
-                    params=req.params,
-                    json=req.json,
-                    data=req.form,
-                )
+                resp = await self._http.request(**action.request.httpx_args())
             except httpx.TransportError as exc:
                 return classify(exc)
-            return Reply(resp.status_code, resp.headers.get("retry-after"), resp.content)
+            return Reply.of(resp)
         if isinstance(action, Sleep):
             await self._sleep(action.seconds)
             return None

@@ -8,8 +8,8 @@ from typing import Any
 
 from emailshare.client import wire
 from emailshare.client.errors import OAuthError, ZohoTransportError
-from emailshare.client.flow import Context, Failure, Flow, Grant, Reply, Request, Send, Sleep
-from emailshare.client.retry import backoff, parse_retry_after, retryable_status, wait
+from emailshare.client.flow import Context, Failure, Flow, Grant, Reply, Request, Send, retried
+from emailshare.client.retry import retryable_status
 
 TOKEN_PATH = "/oauth/v2/token"
 
@@ -102,37 +102,34 @@ def refresh_flow(
             "refresh_token": credentials.refresh_token,
         },
     )
-    sends = retries = 0
-    while True:
+    sends = 0
+    issued_at = monotonic()
+
+    def attempt() -> Flow[Reply | Failure]:
+        nonlocal sends, issued_at
         issued_at = monotonic()
         sends += 1
         reply = yield Send(request)
-        if isinstance(reply, Failure):
-            if reply.retryable and retries + 1 < ctx.policy.max_attempts:
-                retries += 1
-                yield Sleep(backoff(ctx.policy, retries, ctx.random()))
-                continue
-            raise ZohoTransportError(
-                f"token endpoint: {type(reply.error).__name__}: {reply.error}",
-                attempts=sends,
-                request_sent=reply.sent,
-            ) from reply.error
-        assert isinstance(reply, Reply)
-        body = wire.load(reply.content)
-        if retryable_status(reply.status):
-            retry_after = parse_retry_after(reply.retry_after, ctx.now())
-            delay = wait(ctx.policy, retries + 1, ctx.random(), retry_after)
-            if delay is not None and retries + 1 < ctx.policy.max_attempts:
-                retries += 1
-                yield Sleep(delay)
-                continue
-            error = body.get("error") if isinstance(body, dict) else None
-            raise OAuthError(
-                error if isinstance(error, str) else "server_error",
-                f"HTTP {reply.status} after {sends} attempt(s)",
-                status=reply.status,
-            )
-        return token_state(body, reply.status, issued_at, margin)
+        assert isinstance(reply, Reply | Failure)
+        return reply
+
+    outcome = yield from retried(attempt, ctx, resend_sent=True)
+    reply = outcome.reply
+    if isinstance(reply, Failure):
+        raise ZohoTransportError(
+            f"token endpoint: {type(reply.error).__name__}: {reply.error}",
+            attempts=sends,
+            request_sent=reply.sent,
+        ) from reply.error
+    body = wire.load(reply.content)
+    if retryable_status(reply.status):
+        error = body.get("error") if isinstance(body, dict) else None
+        raise OAuthError(
+            error if isinstance(error, str) else "server_error",
+            f"HTTP {reply.status} after {sends} attempt(s)",
+            status=reply.status,
+        )
+    return token_state(body, reply.status, issued_at, margin)
 
 
 class TokenKeeper:

@@ -32,6 +32,17 @@ class Request:
     json: Any = None
     form: Mapping[str, str] | None = None
 
+    def httpx_args(self) -> dict[str, Any]:
+        """The arguments of ``httpx.Client.request`` and ``httpx.AsyncClient.request``."""
+        return {
+            "method": self.method,
+            "url": self.url,
+            "headers": dict(self.headers),
+            "params": self.params,
+            "json": self.json,
+            "data": self.form,
+        }
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -40,6 +51,11 @@ class Reply:
     status: int
     retry_after: str | None
     content: bytes
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Reply:
+        """What the flows read of an httpx response (its body read already)."""
+        return cls(response.status_code, response.headers.get("retry-after"), response.content)
 
 
 @dataclass(frozen=True)
@@ -143,65 +159,107 @@ def _transport_error(failure: Failure, sends: int) -> ZohoTransportError:
     )
 
 
-def api_flow(call: Call[T], ctx: Context) -> Flow[T]:
-    """Run one API call: authorize, send, retry per the policy, refresh once on
-    ``401 INVALID_TOKEN``, and interpret the answer."""
-    sends = retries = 0
-    refreshed = uncertain = False
-    stale: str | None = None
+@dataclass(frozen=True)
+class Outcome:
+    """The last answer of a call once the retry policy let it stand: a reply (any status) or
+    a transport failure, the ``Retry-After`` of that reply in seconds when it was retryable,
+    and whether an earlier attempt of the call had a 5xx (it may have done the work)."""
+
+    reply: Reply | Failure
+    retry_after: float | None
+    uncertain: bool
+
+
+def retried(
+    attempt: Callable[[], Flow[Reply | Failure]], ctx: Context, *, resend_sent: bool
+) -> Flow[Outcome]:
+    """The one retry loop: run ``attempt`` (one send, as a flow) until its outcome stands.
+
+    A transport failure is tried again when it is retryable and, unless ``resend_sent``,
+    provably never left; a 429 or 5xx when the policy's wait allows (``Retry-After`` honoured,
+    see :func:`~emailshare.client.retry.wait`). Between attempts it yields
+    :class:`Sleep`; at most ``policy.max_attempts`` attempts run. The sync and async clients
+    drive it with their own I/O, so both retry identically.
+    """
+    policy = ctx.policy
+    retries = 0
+    uncertain = False
     while True:
-        grant = yield Authorize(stale)
-        assert isinstance(grant, Grant)
-        stale = None
-        request = Request(
-            method=call.method,
-            url=grant.api_domain.rstrip("/") + call.path,
-            headers={
-                "Authorization": f"Zoho-oauthtoken {grant.token}",
-                "User-Agent": ctx.user_agent,
-            },
-            params=call.params,
-            json=call.json,
-        )
-        sends += 1
-        reply = yield Send(request)
+        reply = yield from attempt()
         if isinstance(reply, Failure):
-            repeatable = reply.retryable and not (call.write and reply.sent)
-            if repeatable and retries + 1 < ctx.policy.max_attempts:
+            repeatable = reply.retryable and (resend_sent or not reply.sent)
+            if repeatable and retries + 1 < policy.max_attempts:
                 retries += 1
-                yield Sleep(backoff(ctx.policy, retries, ctx.random()))
+                yield Sleep(backoff(policy, retries, ctx.random()))
                 continue
-            raise _transport_error(reply, sends) from reply.error
-        assert isinstance(reply, Reply)
-        body = wire.load(reply.content)
-        if (
-            reply.status == 401
-            and ctx.can_refresh
-            and not refreshed
-            and _error_code(body) == "INVALID_TOKEN"
-        ):
-            refreshed = True
-            stale = grant.token
-            continue
+            return Outcome(reply, None, uncertain)
         retry_after: float | None = None
         if retryable_status(reply.status):
             retry_after = parse_retry_after(reply.retry_after, ctx.now())
-            if retries + 1 < ctx.policy.max_attempts:
-                delay = wait(ctx.policy, retries + 1, ctx.random(), retry_after)
+            if retries + 1 < policy.max_attempts:
+                delay = wait(policy, retries + 1, ctx.random(), retry_after)
                 if delay is not None:
                     retries += 1
                     uncertain = uncertain or reply.status >= 500
                     yield Sleep(delay)
                     continue
-            error = error_of(reply.status, body, reply.content)
-        else:
-            try:
-                return call.interpret(reply.status, body, reply.content)
-            except wire.ShapeError as exc:
-                error = UnexpectedResponseError(reply.status, str(exc), reply.content)
-            except ZohoAPIError as exc:
-                error = exc
-        error.attempts = sends
-        error.retry_after = retry_after
-        error.uncertain_retry = uncertain
-        raise error
+        return Outcome(reply, retry_after, uncertain)
+
+
+def api_flow(call: Call[T], ctx: Context) -> Flow[T]:
+    """Run one API call: authorize, send, retry per the policy, refresh once on
+    ``401 INVALID_TOKEN``, and interpret the answer."""
+    sends = 0
+    refreshed = False
+
+    def attempt() -> Flow[Reply | Failure]:
+        # One attempt: a send, and the one re-send after a refresh that a 401 INVALID_TOKEN
+        # asks for (outside the policy's count, once per call).
+        nonlocal sends, refreshed
+        stale: str | None = None
+        while True:
+            grant = yield Authorize(stale)
+            assert isinstance(grant, Grant)
+            request = Request(
+                method=call.method,
+                url=grant.api_domain.rstrip("/") + call.path,
+                headers={
+                    "Authorization": f"Zoho-oauthtoken {grant.token}",
+                    "User-Agent": ctx.user_agent,
+                },
+                params=call.params,
+                json=call.json,
+            )
+            sends += 1
+            reply = yield Send(request)
+            assert isinstance(reply, Reply | Failure)
+            if (
+                isinstance(reply, Reply)
+                and reply.status == 401
+                and ctx.can_refresh
+                and not refreshed
+                and _error_code(wire.load(reply.content)) == "INVALID_TOKEN"
+            ):
+                refreshed = True
+                stale = grant.token
+                continue
+            return reply
+
+    outcome = yield from retried(attempt, ctx, resend_sent=not call.write)
+    reply = outcome.reply
+    if isinstance(reply, Failure):
+        raise _transport_error(reply, sends) from reply.error
+    body = wire.load(reply.content)
+    if retryable_status(reply.status):  # retries ran out, or Retry-After asked too much
+        error = error_of(reply.status, body, reply.content)
+    else:
+        try:
+            return call.interpret(reply.status, body, reply.content)
+        except wire.ShapeError as exc:
+            error = UnexpectedResponseError(reply.status, str(exc), reply.content)
+        except ZohoAPIError as exc:
+            error = exc
+    error.attempts = sends
+    error.retry_after = outcome.retry_after
+    error.uncertain_retry = outcome.uncertain
+    raise error
