@@ -55,3 +55,13 @@ def test_in_process_bench_runs(tmp_path: Path) -> None:
     rows = [line for line in out.splitlines() if line.endswith("µs/request")]
     assert len(rows) == 5, out
     assert all(float(row.split()[-2]) > 0 for row in rows)
+
+
+def test_bench_mailsync_smoke() -> None:
+    """bench/mailsync.py against its own Dovecot: every message fetched and synced once."""
+    out = bench("mailsync.py", "--messages", "200")
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert figures["messages"] == 200
+    assert figures["bare_s"] > 0
+    assert figures["first_sync_s"] > 0
+    assert figures["incremental_s"] > 0
