@@ -28,6 +28,8 @@ from emailshare.storage.email_rows import (
 __all__ = ["EmailStore", "add_synced", "insert_mail", "read_mail"]
 
 
+_KEY_COLUMNS = "e.org_id, e.message_id, e.time_epoch, e.mid_key"
+_KEYS = f"SELECT {_KEY_COLUMNS} FROM emails e"
 _LISTED = (
     f"SELECT {COLUMNS}, u.name, d.name,"
     " EXISTS (SELECT 1 FROM emails t WHERE t.org_id = e.org_id AND t.owner_id = e.owner_id"
@@ -46,15 +48,20 @@ _DEAL_CONTACTS = (
     " ON r.org_id = c.org_id AND r.id = c.contact_id AND r.deleted = 0 AND r.module = 'Contacts'"
     " WHERE c.org_id = ? AND c.deal_id = ?"
 )
-# A mailbox email ``e`` belongs to the record: the association (domain.emails.Basis).
-_BY_ADDRESS = (
-    "EXISTS (SELECT 1 FROM email_addresses a JOIN record_addresses r"
-    " ON r.org_id = a.org_id AND r.address_key = a.address_key"
-    " WHERE a.org_id = e.org_id AND a.message_id = e.message_id AND r.record_id {target})"
+# The message ids of the mailbox emails that belong to a record by address: from the record's
+# few addresses (CROSS JOIN makes SQLite start there; to PostgreSQL it is an inner join).
+_ADDRESSED = (
+    "SELECT DISTINCT a.message_id FROM record_addresses r CROSS JOIN email_addresses a"
+    " WHERE a.org_id = r.org_id AND a.address_key = r.address_key"
+    " AND r.org_id = ? AND r.record_id {target}"
 )
+_TARGET = {
+    rules.Basis.OWN_ADDRESSES: "= ?",
+    rules.Basis.CONTACTS_ADDRESSES: f"IN ({_ACCOUNT_CONTACTS})",
+}
+# A mailbox email ``e`` belongs to the record: the association (domain.emails.Basis).
 _ASSOCIATION: dict[rules.Basis, str] = {
-    rules.Basis.OWN_ADDRESSES: _BY_ADDRESS.format(target="= ?"),
-    rules.Basis.CONTACTS_ADDRESSES: _BY_ADDRESS.format(target=f"IN ({_ACCOUNT_CONTACTS})"),
+    **{b: f"e.message_id IN ({_ADDRESSED.format(target=t)})" for b, t in _TARGET.items()},
     rules.Basis.LINKED_DEAL: "e.linked_deal = ?",
 }
 _MAILBOX_FACTS = (
@@ -66,7 +73,30 @@ _MAILBOX_FACTS = (
 
 
 def _assoc_params(basis: rules.Basis, org_id: int, record_id: int) -> tuple[int, ...]:
-    return (org_id, record_id) if basis is rules.Basis.CONTACTS_ADDRESSES else (record_id,)
+    if basis is rules.Basis.CONTACTS_ADDRESSES:
+        return (org_id, org_id, record_id)
+    return (org_id, record_id) if basis is rules.Basis.OWN_ADDRESSES else (record_id,)
+
+
+def _mailbox_source(
+    basis: rules.Basis, org_id: int, record_id: int
+) -> tuple[str, list[Any]] | None:
+    """``FROM … WHERE …`` of the record's mailbox emails ``e``, and its parameters: from the
+    record's addresses, probing the emails by id, or by the Deal they are linked to."""
+    mailbox = "e.kind = 'mailbox'"
+    if basis in _TARGET:
+        found = _ADDRESSED.format(target=_TARGET[basis])
+        sql = (
+            f"FROM ({found}) m CROSS JOIN emails e"
+            f" WHERE e.org_id = ? AND e.message_id = m.message_id AND {mailbox}"
+        )
+        return sql, [*_assoc_params(basis, org_id, record_id), org_id]
+    if basis is rules.Basis.LINKED_DEAL:
+        return f"FROM emails e WHERE e.org_id = ? AND e.linked_deal = ? AND {mailbox}", [
+            org_id,
+            record_id,
+        ]
+    return None
 
 
 def _facts(row: Row, caller_id: int) -> MailboxFacts:
@@ -134,15 +164,17 @@ class EmailStore:
         self, org_id: int, record_id: int, basis: rules.Basis, caller_id: int
     ) -> dict[int, MailboxFacts]:
         """The owners of the record's mailbox emails, with what decides reading them."""
-        assoc = _ASSOCIATION.get(basis)
-        if assoc is None:
+        source = _mailbox_source(basis, org_id, record_id)
+        if source is None:
             return {}
-        sql = (
-            f"{_MAILBOX_FACTS} AND u.id IN (SELECT e.owner_id FROM emails e"
-            f" WHERE e.org_id = ? AND e.kind = 'mailbox' AND {assoc})"
-        )
-        params = (record_id, org_id, org_id, *_assoc_params(basis, org_id, record_id))
-        rows = await self.db.fetchall(sql, params)
+        # Two steps: the owners (few), then their facts; as one semi-join the planners may
+        # walk every email of each user instead.
+        found = await self.db.fetchall(f"SELECT DISTINCT e.owner_id {source[0]}", source[1])
+        owners = sorted(int(r[0]) for r in found)
+        if not owners:
+            return {}
+        sql = f"{_MAILBOX_FACTS} AND u.id IN ({marks(owners)})"
+        rows = await self.db.fetchall(sql, (record_id, org_id, *owners))
         return {int(r[0]): _facts(r, caller_id) for r in rows}
 
     async def mailbox_facts(
@@ -164,14 +196,15 @@ class EmailStore:
         if not record_ids or not kind_list:
             return {}
         sql = (
-            "SELECT DISTINCT e.owner_id, EXISTS (SELECT 1 FROM users o JOIN role_ancestors a"
-            " ON a.org_id = o.org_id AND a.role_id = o.role_id"
-            " WHERE o.org_id = e.org_id AND o.id = e.owner_id AND a.ancestor_id = ?)"
-            f" FROM emails e WHERE e.org_id = ? AND e.kind IN ({marks(kind_list)})"
-            f" AND e.record_id IN ({marks(record_ids)})"
+            "SELECT o.id, EXISTS (SELECT 1 FROM role_ancestors a"
+            "   WHERE a.org_id = o.org_id AND a.role_id = o.role_id AND a.ancestor_id = ?)"
+            " FROM users o WHERE o.org_id = ? AND o.id IN (SELECT e.owner_id FROM emails e"
+            f" WHERE e.org_id = ? AND e.record_id IN ({marks(record_ids)})"
+            f" AND e.kind IN ({marks(kind_list)}))"
         )
         role = caller_role if caller_role is not None else -1
-        rows = await self.db.fetchall(sql, (role, org_id, *kind_list, *record_ids))
+        params = (role, org_id, org_id, *record_ids, *kind_list)
+        rows = await self.db.fetchall(sql, params)
         return {int(r[0]): bool(r[1]) for r in rows}
 
     async def page(
@@ -179,33 +212,47 @@ class EmailStore:
     ) -> list[rules.Listed]:
         """Up to ``PER_PAGE + 1`` emails of ``query`` after ``start`` in newest-first order;
         ``backwards``: those at or before ``start``, nearest first."""
+        # One SELECT per part (CRM emails of the records; mailbox emails of the record), each
+        # served by its own index, joined by UNION ALL (a row is in one part only: its kind),
+        # cut to a page, then read whole.
         parts: list[str] = []
-        params: list[Any] = [org_id]
+        params: list[Any] = []
+        keyset, keys = "", []
+        if start is not None:
+            newer = "e.time_epoch > ? OR (e.time_epoch = ? AND e.mid_key <= ?)"
+            older = "e.time_epoch < ? OR (e.time_epoch = ? AND e.mid_key > ?)"
+            keyset = f" AND ({newer if backwards else older})"
+            keys = [start[0], start[0], start[1].encode("ascii")]
         kinds = sorted(k.value for k in query.crm_kinds)
         if kinds and query.crm_records and query.crm_owners != frozenset():
-            part = f"(e.kind IN ({marks(kinds)}) AND e.record_id IN ({marks(query.crm_records)})"
-            params += [*kinds, *query.crm_records]
+            part = (
+                f"{_KEYS} WHERE e.org_id = ? AND e.record_id IN ({marks(query.crm_records)})"
+                f" AND e.kind IN ({marks(kinds)})"
+            )
+            params += [org_id, *query.crm_records, *kinds]
             if query.crm_owners is not None:
                 owners = sorted(query.crm_owners)
                 part += f" AND e.owner_id IN ({marks(owners)})"
                 params += owners
-            parts.append(part + ")")
-        assoc = _ASSOCIATION.get(query.basis)
-        if query.mailbox_owners and assoc is not None:
+            parts.append(part + keyset)
+            params += keys
+        source = _mailbox_source(query.basis, org_id, query.record_id)
+        if query.mailbox_owners and source is not None:
             owners = sorted(query.mailbox_owners)
-            parts.append(f"(e.kind = 'mailbox' AND e.owner_id IN ({marks(owners)}) AND {assoc})")
-            params += [*owners, *_assoc_params(query.basis, org_id, query.record_id)]
+            parts.append(
+                f"SELECT {_KEY_COLUMNS} {source[0]} AND e.owner_id IN ({marks(owners)}){keyset}"
+            )
+            params += [*source[1], *owners, *keys]
         if not parts:
             return []
-        sql = f"{_LISTED} WHERE e.org_id = ? AND ({' OR '.join(parts)})"
-        if start is not None:
-            if backwards:
-                sql += " AND (e.time_epoch > ? OR (e.time_epoch = ? AND e.mid_key <= ?))"
-            else:
-                sql += " AND (e.time_epoch < ? OR (e.time_epoch = ? AND e.mid_key > ?))"
-            params += [start[0], start[0], start[1].encode("ascii")]
-        order = "e.time_epoch, e.mid_key DESC" if backwards else "e.time_epoch DESC, e.mid_key"
-        sql += f" ORDER BY {order} LIMIT {rules.PER_PAGE + 1}"
+        order = "time_epoch, mid_key DESC" if backwards else "time_epoch DESC, mid_key"
+        again = "e.time_epoch, e.mid_key DESC" if backwards else "e.time_epoch DESC, e.mid_key"
+        sql = (
+            f"WITH page AS (SELECT * FROM ({' UNION ALL '.join(parts)}) k"
+            f" ORDER BY {order} LIMIT {rules.PER_PAGE + 1})"
+            f" {_LISTED} JOIN page p ON p.org_id = e.org_id AND p.message_id = e.message_id"
+            f" ORDER BY {again}"
+        )
         return [_listed(r) for r in await self.db.fetchall(sql, params)]
 
     async def email(self, org_id: int, message_id: str) -> rules.Listed | None:
