@@ -1,6 +1,6 @@
 """The mailbox commands of ``emailshare`` (docs/mailboxes.md): ``secret-key``, ``mailbox set``,
-``mailbox list``, ``sync``, and ``serve --sync-every``. Registered on cli.py's parser by
-``add_commands`` (each sets ``run``, which cli.main calls) and ``serve_options``."""
+``mailbox list``, ``sync``, ``import-mail``, and ``serve --sync-every``. Registered on cli.py's
+parser by ``add_commands`` (each sets ``run``, which cli.main calls) and ``serve_options``."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 from emailshare.config import DEFAULT_DB
 from emailshare.domain.mailserver import MailServer, Security, SyncState
-from emailshare.mail import vault
+from emailshare.mail import files, vault
 from emailshare.mail.clients import Clients
 from emailshare.mail.connect import ClientSettings
 from emailshare.service import mailsync
+from emailshare.service.mailimport import Importer, ImportSummary
 from emailshare.service.mailports import Mailbox
 from emailshare.storage import migrate
 from emailshare.storage.db import connect
@@ -98,6 +100,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     mlist.add_argument("--user", type=_id)
     mlist.set_defaults(run=_mailbox_list)
 
+    imp = sub.add_parser("import-mail", help="add .eml files, an mbox or a Maildir to a mailbox")
+    db_opt(imp)
+    imp.add_argument("--user", type=_id, required=True)
+    imp.add_argument("--org", type=_id, help="the org, when the user id is in several")
+    imp.add_argument("path", help="an .eml file, a folder of them, an mbox file or a Maildir")
+    imp.set_defaults(run=_import_mail)
+
     sync = sub.add_parser("sync", help="sync every mailbox with a server once")
     db_opt(sync)
     key_option(sync)
@@ -117,6 +126,29 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--lease-seconds", type=int, default=mailsync.LEASE_TTL, help=argparse.SUPPRESS
     )
     sync.set_defaults(run=_sync)
+
+
+def _import_mail(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+
+    async def work(repo: MailboxRepo) -> ImportSummary | str:
+        found = [m for m in await repo.mailboxes_of(args.user) if args.org in (None, m[0])]
+        if len(found) != 1:
+            return "no such user" if not found else "the user is in several orgs: give --org"
+        org_id, protocol, address = found[0]
+        if protocol is None:
+            return "the user has no mailbox (fixture: users[].mailbox)"
+        return await Importer(repo, org_id, args.user, address).run(files.messages(path))
+
+    result = _with_repo(args.db, work)
+    if isinstance(result, str):
+        print(f"emailshare: user {args.user}: {result}", file=sys.stderr)
+        return 1
+    print(
+        f"imported {args.path}: {result.read} messages, {result.new} new emails,"
+        f" {result.read - result.new - result.skipped} stored already, {result.skipped} skipped"
+    )
+    return 0
 
 
 def _secret_key(args: argparse.Namespace) -> int:

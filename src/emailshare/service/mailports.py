@@ -125,6 +125,12 @@ class MailboxStore(Protocol):
         skipped: Sequence[Skipped],
     ) -> int: ...
 
+    async def add_emails(
+        self, org_id: int, user_id: int, emails: Sequence[Email], skipped: Sequence[Skipped]
+    ) -> int:
+        """Imported messages (``import-mail``: no server, no lease), in one transaction."""
+        ...
+
     async def finish(self, org_id: int, user_id: int, now: int, error: str | None) -> None:
         """Record a pass's end: success (clears the error, the failures) or its error."""
         ...

@@ -107,6 +107,32 @@ class MailboxRepo:
         )
         return [(int(r[0]), r[1]) for r in rows]
 
+    async def mailboxes_of(self, user_id: int) -> list[tuple[int, str | None, str]]:
+        """(org, mailbox protocol, mailbox address) of every user with this id."""
+        rows = await self.db.fetchall(
+            "SELECT org_id, mailbox_protocol, mailbox_address FROM users WHERE id = ?"
+            " ORDER BY org_id",
+            (user_id,),
+        )
+        return [(int(r[0]), r[1], str(r[2] or "")) for r in rows]
+
+    async def add_emails(
+        self, org_id: int, user_id: int, emails: Sequence[Email], skipped: Sequence[Skipped]
+    ) -> int:
+        """Imported messages (no server, no lease), in one transaction; the new ones' count."""
+
+        async def work(tx: Tx) -> int:
+            new = sum([await add_synced(tx, org_id, e) for e in emails])
+            if skipped:
+                await tx.executemany(
+                    "INSERT INTO mailbox_skipped (org_id, user_id, message_key, reason)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [(org_id, user_id, s.key[:500], s.reason) for s in skipped],
+                )
+            return new
+
+        return await self.db.run_in_transaction(work)
+
     async def states(self, user_id: int | None = None) -> list[SyncState]:
         if user_id is None:
             rows = await self.db.fetchall(_STATE + " ORDER BY s.org_id, s.user_id")
