@@ -1,0 +1,110 @@
+"""``service.auth``: the ``Authorization`` header to a caller (docs/contract.md §4), on a fake
+store of tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from emailshare.domain.errors import AuthenticationFailure, InvalidToken
+from emailshare.domain.tokens import token_hash
+from emailshare.service.auth import Caller, CallerCache, authenticate, bearer_token
+from emailshare.service.cache import BoundedCache
+from tests.unit.fakes import FakeStore
+from tests.unit.service.org import ADMIN, GONE, ORG, REP, caller, org, other_org
+
+pytestmark = pytest.mark.anyio
+NOW = 1_000_000
+TOKEN = "1000." + "a" * 32 + "." + "b" * 32
+SCOPES = ["ZohoCRM.modules.ALL", "ZohoCRM.Users.READ"]
+
+
+@pytest.fixture
+async def store() -> FakeStore:
+    fake = FakeStore([org(), other_org()], NOW)
+    await fake.add_access_token(TOKEN, ORG, REP, SCOPES, NOW + 60)
+    return fake
+
+
+def header(token: str = TOKEN) -> str:
+    return f"Zoho-oauthtoken {token}"
+
+
+@pytest.mark.parametrize("value", [None, "", "   ", "Bearer " + TOKEN, TOKEN, "Zoho " + TOKEN])
+def test_no_header_or_another_scheme_fails_authentication(value: str | None) -> None:
+    with pytest.raises(AuthenticationFailure) as exc:
+        bearer_token(value)
+    assert (exc.value.code, exc.value.message, exc.value.details) == (
+        "AUTHENTICATION_FAILURE",
+        "Authentication failed",
+        {},
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["Zoho-oauthtoken x", "zoho-OAUTHTOKEN   x ", " Zoho-oauthtoken x"]
+)
+def test_the_scheme_is_case_insensitive_and_spaces_are_trimmed(value: str) -> None:
+    assert bearer_token(value) == "x"
+
+
+async def test_a_live_token_gives_its_caller(store: FakeStore) -> None:
+    found = await authenticate(store, header(), NOW)
+    assert found == Caller(
+        ORG,
+        REP,
+        "Rita Rep",
+        "standard",
+        caller(REP).role_id,
+        frozenset({"zohocrm.modules.all", "zohocrm.users.read"}),
+        "imap",
+        True,
+        "custom",
+        NOW + 60,
+    )
+    assert not found.is_admin
+
+
+async def test_an_administrators_token(store: FakeStore) -> None:
+    token = "1000." + "c" * 32 + "." + "d" * 32
+    await store.add_access_token(token, ORG, ADMIN, SCOPES, NOW + 60)
+    assert (await authenticate(store, header(token), NOW)).is_admin
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "1000.abc",
+        TOKEN.upper(),  # not Zoho's shape (hex is lowercase)
+        TOKEN + "0",
+        "1000." + "a" * 32 + "." + "c" * 32,  # the right shape, no such token
+    ],
+)
+async def test_a_malformed_or_unknown_token_is_invalid(store: FakeStore, token: str) -> None:
+    with pytest.raises(InvalidToken) as exc:
+        await authenticate(store, header(token), NOW)
+    assert (exc.value.code, exc.value.message) == ("INVALID_TOKEN", "invalid oauth token")
+
+
+async def test_an_expired_token_is_invalid_from_its_expiry_on(store: FakeStore) -> None:
+    assert await authenticate(store, header(), NOW + 59)
+    with pytest.raises(InvalidToken):
+        await authenticate(store, header(), NOW + 60)
+
+
+async def test_the_token_of_a_user_who_is_not_active_is_invalid(store: FakeStore) -> None:
+    token = "1000." + "e" * 32 + "." + "f" * 32
+    await store.add_access_token(token, ORG, GONE, SCOPES, NOW + 60)
+    with pytest.raises(InvalidToken):
+        await authenticate(store, header(token), NOW)
+
+
+async def test_a_cached_caller_is_served_without_the_store_until_it_expires(
+    store: FakeStore,
+) -> None:
+    cache: CallerCache = BoundedCache(10)
+    first = await authenticate(store, header(), NOW, cache)
+    del store.state.access[token_hash(TOKEN)]  # the cache's owner keeps it fresh, not this test
+    assert await authenticate(store, header(), NOW + 1, cache) is first
+    with pytest.raises(InvalidToken):
+        await authenticate(store, header(), NOW + 60, cache)
