@@ -26,7 +26,7 @@ from emailshare.domain.errors import (
     InvalidUrlPattern,
     ZohoError,
 )
-from emailshare.service import admin, explain_emails
+from emailshare.service import admin, explain_emails, explain_layout
 from emailshare.service import explain as explaining
 from emailshare.service.fixtures import parse_id, write_fixture
 
@@ -171,11 +171,11 @@ async def explain(request: Request) -> Response:
         status, answer = 200, wire.sharing_details(exp.outcome)
     mail = _explain_emails(request, exp)
     if fmt == "text":
-        text = explaining.as_text(exp, status, answer.decode())
+        text = explain_layout.as_text(exp, status, answer.decode())
         if mail is not None:
             text += "\n" + explain_emails.as_text(mail)
         return Response(text, media_type="text/plain; charset=utf-8")
-    doc = explaining.as_document(exp, status, orjson.loads(answer))
+    doc = explain_layout.as_document(exp, status, orjson.loads(answer))
     doc["emails"] = explain_emails.as_document(mail) if mail is not None else None
     return routes.ok(wire.dumps(doc))
 
