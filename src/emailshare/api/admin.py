@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from emailshare.api import body, observe, routes, wire
-from emailshare.api.errors import error_response, status_of
+from emailshare.api.errors import error_body, error_response
 from emailshare.config import Settings
 from emailshare.domain.errors import (
     AuthenticationFailure,
@@ -166,7 +166,7 @@ async def explain(request: Request) -> Response:
     org = await admin.caller_org(routes.store(request), caller_id, _id_param(request, "org"))
     exp = explaining.explain(org, caller_id, record_text, request.query_params.get("module"))
     if isinstance(exp.outcome, ZohoError):
-        status, answer = status_of(exp.outcome), wire.error(exp.outcome)
+        status, answer = error_body(exp.outcome)
     else:
         status, answer = 200, wire.sharing_details(exp.outcome)
     mail = _explain_emails(request, exp)
