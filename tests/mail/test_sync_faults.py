@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,8 +15,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from emailshare.testing import load_fixture
-from tests.mail.conftest import LEAD, PAT, WILL, Env, org_doc, query, stored
+from emailshare.testing import free_port, load_fixture
+from tests.mail.conftest import DORA, LEAD, PAT, WILL, Env, org_doc, query, stored
 from tests.pgutil import Cluster, fresh_database
 
 N = 600
@@ -169,3 +170,66 @@ def test_two_instances_on_postgresql_sync_one_mailbox_once(pg_env: Env) -> None:
     ]
     assert sum(news) == N, outs
     assert count(env, WILL) == N
+
+
+def test_unreachable_and_silent_servers_fail_alone(env: Env) -> None:
+    """A port nobody listens on, and a server that accepts and never answers (timed out):
+    each mailbox records its own error; the good one beside them is synced."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)
+    dead_port = free_port()
+    try:
+        env.dovecot.append("dora@acme.test", many(1, "ok")[0].replace(b"will@", b"dora@"))
+        env.connect(DORA, "dora@acme.test")
+        env.cli(
+            "mailbox",
+            "set",
+            "--db",
+            env.db,
+            "--user",
+            str(WILL),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(dead_port),
+            "--security",
+            "none",
+            "--login",
+            "will@acme.test",
+        )
+        env.cli(
+            "mailbox",
+            "set",
+            "--db",
+            env.db,
+            "--user",
+            str(PAT),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(silent.getsockname()[1]),
+            "--security",
+            "tls",
+            "--login",
+            "p",
+        )
+        out = env.cli(
+            "sync",
+            "--db",
+            env.db,
+            "--secret-key-file",
+            str(env.key_file),
+            "--mail-timeout",
+            "1",
+            check=False,
+        )
+    finally:
+        silent.close()
+    lines = {line.split()[0]: line for line in out.splitlines() if line[:1].isdigit()}
+    assert "unreachable" in lines[str(WILL)], out
+    assert "timed out" in lines[str(PAT)], out
+    assert "1 new" in lines[str(DORA)], out
+    assert count(env, DORA) == 1
+    errors = query(env.db, "SELECT user_id, failures FROM mailbox_servers ORDER BY user_id")
+    assert errors == [(WILL, 1), (PAT, 1), (DORA, 0)]
