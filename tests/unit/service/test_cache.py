@@ -1,0 +1,100 @@
+"""``service.cache``: caches that are never stale, emptied whenever the store's version moves;
+on a fake store whose version is its count of commits."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from emailshare.domain.model import EmailSharing
+from emailshare.domain.rules import ShareFromUser
+from emailshare.service.cache import BoundedCache, Freshness, PublicSharersCache
+from tests.unit.fakes import FakeStore
+from tests.unit.service.org import ADMIN, ORG, PEER, org
+
+pytestmark = pytest.mark.anyio
+ADA = ShareFromUser(ADMIN, "Ada Admin", "imap")
+PAT = ShareFromUser(PEER, "Pat Peer", "imap")
+
+
+def test_the_oldest_insertion_goes_first_at_capacity() -> None:
+    """Putting a key again changes its value, not its age: "a" is still the oldest."""
+    cache: BoundedCache[str, int] = BoundedCache(2)
+    for key, value in [("a", 1), ("b", 2), ("a", 3), ("c", 4)]:
+        cache.put(key, value)
+    assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (None, 2, 4, 2)
+
+
+def test_a_cache_of_no_capacity_keeps_nothing() -> None:
+    cache: BoundedCache[str, int] = BoundedCache(0)
+    cache.put("a", 1)
+    assert (cache.get("a"), len(cache)) == (None, 0)
+
+
+def test_a_weighed_cache_keeps_within_its_budget() -> None:
+    cache: BoundedCache[str, bytes] = BoundedCache(10, budget=5, weigh=len)
+    cache.put("a", b"123")
+    cache.put("b", b"45")
+    assert cache.weight == 5
+    cache.put("c", b"6")  # over budget: the oldest goes
+    assert (cache.get("a"), cache.get("b"), cache.get("c"), cache.weight) == (None, b"45", b"6", 3)
+    cache.put("big", b"x" * 6)  # larger than the whole budget: never kept
+    assert (cache.get("big"), cache.weight) == (None, 3)
+    cache.discard("b")
+    assert cache.weight == 1
+    cache.clear()
+    assert (len(cache), cache.weight) == (0, 0)
+
+
+async def test_the_first_check_and_every_commit_empty_the_caches() -> None:
+    store = FakeStore([org()])
+    cache: BoundedCache[str, int] = BoundedCache(10)
+    fresh = Freshness(store, cache)
+    cache.put("k", 1)
+    assert await fresh.check() == 1
+    assert cache.get("k") is None
+    cache.put("k", 1)
+    assert await fresh.check() == 1  # nothing written: kept
+    assert cache.get("k") == 1
+    await store.add_access_token("1000." + "a" * 32 + "." + "b" * 32, ORG, ADMIN, ["x"], 10)
+    assert await fresh.check() == 2
+    assert cache.get("k") is None
+
+
+async def test_public_sharers_are_read_once_per_store_version() -> None:
+    store = FakeStore([org()])
+    cache: BoundedCache[int, list[ShareFromUser]] = BoundedCache(10)
+    fresh = Freshness(store, cache)
+    sharers = PublicSharersCache(store, fresh, cache)
+    await fresh.check()
+    assert await sharers.get(ORG) == [ADA]
+    assert cache.get(ORG) == [ADA]
+    # Pat turns public: a write the next check sees, so the next read is fresh.
+    changed = org()
+    users = tuple(
+        dataclasses.replace(u, email_sharing=EmailSharing.PUBLIC) if u.id == PEER else u
+        for u in changed.users
+    )
+    await store.replace_orgs([dataclasses.replace(changed, users=users)], 0)
+    assert await sharers.get(ORG) == [ADA]  # not checked yet: the request's check comes first
+    await fresh.check()
+    assert await sharers.get(ORG) == [ADA, PAT]
+
+
+async def test_a_read_that_straddles_a_change_is_not_kept() -> None:
+    class Racing(FakeStore):
+        """Another request writes, and sees its write, while this one reads the sharers."""
+
+        async def public_sharers(self, org_id: int) -> list[ShareFromUser]:
+            await self.add_access_token("1000." + "c" * 32 + "." + "d" * 32, ORG, ADMIN, [], 1)
+            await fresh.check()
+            return await super().public_sharers(org_id)
+
+    store = Racing([org()])
+    cache: BoundedCache[int, list[ShareFromUser]] = BoundedCache(10)
+    fresh = Freshness(store, cache)
+    await fresh.check()
+    sharers = PublicSharersCache(store, fresh, cache)
+    assert await sharers.get(ORG) == [ADA]
+    assert cache.get(ORG) is None
