@@ -8,6 +8,11 @@ from typing import Protocol
 
 from emailshare.storage.db import Params, Row, Tx
 
+INSERT_ACCESS_TOKEN = (
+    "INSERT INTO access_tokens (token_hash, org_id, user_id, scopes, expires_at,"
+    " refresh_hash, client_id, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
 
 class Queryable(Protocol):
     """A database or an open transaction: both answer reads the same way."""
@@ -27,9 +32,7 @@ async def insert_access_token(
     client_id: str | None = None,
 ) -> None:
     await tx.execute(
-        "INSERT INTO access_tokens (token_hash, org_id, user_id, scopes, expires_at,"
-        " refresh_hash, client_id, seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        INSERT_ACCESS_TOKEN,
         (
             hashed,
             org_id,

@@ -21,11 +21,10 @@ from emailshare.domain.views import (
     TokenOwner,
     UserInfo,
 )
-from emailshare.storage import limits, oauth, snapshot
+from emailshare.storage import bulk, limits, oauth, snapshot
 from emailshare.storage import orgs as orgs_sql
 from emailshare.storage.common import Queryable, insert_access_token
 from emailshare.storage.db import Database, Row, Tx
-from emailshare.storage.orgs import name_key as name_key  # the sort key, for synth
 
 T = TypeVar("T")
 
@@ -255,8 +254,7 @@ class Store:
         async with self.db.transaction() as tx:
             for index, org in enumerate(orgs):
                 await orgs_sql.check_foreign_claims(tx, org, index)
-                await tx.execute("DELETE FROM orgs WHERE id = ?", (org.id,))
-                await orgs_sql.insert_org(tx, org, now)
+                await bulk.replace_org(tx, org, now)
 
 
 async def record_access(
