@@ -1,6 +1,7 @@
 """The composition root: the one place that opens the concrete store and builds the services'
 caches around it. ``api/app.py``'s lifespan calls :func:`open_services` (after any fork of
-workers); nothing else in ``api`` imports ``storage`` (an import-linter contract holds it)."""
+workers); nothing else in ``api`` imports ``storage`` (an import-linter contract holds it).
+The command line and ``emailshare.testing`` open a bare store with :func:`open_store`."""
 
 from __future__ import annotations
 
@@ -42,13 +43,21 @@ def answer_weight(entry: tuple[int, int, bytes]) -> int:
 
 
 @contextlib.asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """Open the store named by the settings, bring its schema up to date, build the caches;
-    close the store on the way out."""
-    db = await connect(settings.db_url, pool_size=settings.pool_size)
+async def open_store(db_url: str, pool_size: int = 8) -> AsyncIterator[SQLStore]:
+    """Open the store at ``db_url``, bring its schema up to date; close it on the way out."""
+    db = await connect(db_url, pool_size=pool_size)
     try:
         await migrate.upgrade(db)
-        store = SQLStore(db)
+        yield SQLStore(db)
+    finally:
+        await db.close()
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Open the store named by the settings and build the caches around it."""
+    async with open_store(settings.db_url, settings.pool_size) as store:
+        db = store.db
         callers: CallerCache = BoundedCache(settings.cache_size)
         answers: AnswerCache = BoundedCache(
             settings.cache_size, settings.cache_mb << 20, weigh=answer_weight
@@ -59,5 +68,3 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         freshness = Freshness(db, callers, answers, publics)
         publics_cache = PublicSharersCache(store, freshness, publics)
         yield Services(store, EmailStore(db), callers, answers, freshness, publics_cache)
-    finally:
-        await db.close()

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
-from emailshare import cli_mail
+from emailshare import bootstrap, cli_mail
 from emailshare.config import DEFAULT_DB, Settings
 from emailshare.domain.errors import FixtureError
 from emailshare.mail import vault
@@ -37,12 +37,8 @@ def _with_store(db_url: str, work: Callable[[Store], Awaitable[T]]) -> T:
     """Open the store, bring its schema up to date, run ``work``, close."""
 
     async def run() -> T:
-        db = await connect(db_url)
-        try:
-            await migrate.upgrade(db)
-            return await work(Store(db))
-        finally:
-            await db.close()
+        async with bootstrap.open_store(db_url) as store:
+            return await work(store)
 
     return asyncio.run(run())
 

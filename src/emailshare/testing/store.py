@@ -140,16 +140,10 @@ def _run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 def _with_store(db_url: str, work: Callable[[Store], Awaitable[T]]) -> T:
     async def run() -> T:
-        from emailshare.storage import migrate
-        from emailshare.storage.db import connect
-        from emailshare.storage.repo import Store
+        from emailshare.bootstrap import open_store
 
-        db = await connect(db_url, pool_size=1)
-        try:
-            await migrate.upgrade(db)
-            return await work(Store(db))
-        finally:
-            await db.close()
+        async with open_store(db_url, pool_size=1) as store:
+            return await work(store)
 
     return _run_sync(run)
 
