@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from emailshare.domain import emails as rules
 from emailshare.domain.mail import Attachment, Email, EmailKind, OrgMail, Party
 from emailshare.domain.model import Org
-from emailshare.storage.db import Params, Row, Tx
+from emailshare.storage.db import Database, Params, Row, Tx
 
 
 class Queryable(Protocol):
@@ -211,3 +211,22 @@ async def add_synced(tx: Tx, org_id: int, email: Email) -> bool:
         ],
     )
     return True
+
+
+_MAIL_TABLES = ("emails", "email_addresses", "record_addresses", "contact_accounts")
+
+
+async def analyze_mail(db: Database) -> None:
+    """Refresh PostgreSQL's statistics of the email tables after a load.
+
+    PostgreSQL plans the emails queries from statistics, and a fresh load has none until
+    autovacuum comes round: plans made without them walk whole tables (measured with
+    bench/emails_list.py on a fresh database: 194 ms a page, 20 ms once analysed). SQLite plans
+    without statistics, from the queries themselves (storage/emails.py says where to start), so
+    it is left alone.
+    """
+    if db.dialect != "postgresql":
+        return
+    async with db.transaction(bump=False) as tx:
+        for table in _MAIL_TABLES:  # constants of this module, never input
+            await tx.execute(f"ANALYZE {table}")

@@ -25,6 +25,7 @@ from emailshare.storage import bulk, limits, oauth, snapshot
 from emailshare.storage import orgs as orgs_sql
 from emailshare.storage.common import Queryable, insert_access_token
 from emailshare.storage.db import Database, Row, Tx
+from emailshare.storage.email_rows import analyze_mail
 
 T = TypeVar("T")
 
@@ -255,6 +256,8 @@ class Store:
             for index, org in enumerate(orgs):
                 await orgs_sql.check_foreign_claims(tx, org, index)
                 await bulk.replace_org(tx, org, now)
+        if any(org.mail.emails for org in orgs):
+            await analyze_mail(self.db)
 
 
 async def record_access(
