@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
-import functools
 import shutil
 import tempfile
-import threading
 from collections.abc import (
     AsyncIterator,
-    Callable,
     Coroutine,
     Iterator,
     Sequence,
@@ -23,11 +19,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     import httpx
     from starlette.applications import Starlette
-    from starlette.types import Message
 
     from emailshare.config import Settings
     from emailshare.service.admin import LoadSummary
     from emailshare.storage.repo import Store
+from emailshare.testing.asgi import Lifespan, LoopThread, bridge_class
 from emailshare.testing.store import (
     DEFAULT_SCOPES,
     FixtureSource,
@@ -42,50 +38,6 @@ T = TypeVar("T")
 INPROCESS_URL = "http://testserver"
 
 # --- the app in this process -----------------------------------------------------------------
-
-
-class _Lifespan:
-    """Drives an ASGI app's lifespan protocol, as a server does (cf. asgi-lifespan)."""
-
-    def __init__(self, app: Starlette, timeout: float) -> None:
-        self._app = app
-        self._timeout = timeout
-        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
-        self._outbox: asyncio.Queue[Message | None] = asyncio.Queue()
-        self._error: BaseException | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def _main(self) -> None:
-        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
-        try:
-            await self._app(scope, self._inbox.get, self._outbox.put)
-        except Exception as exc:  # reported to whoever waits on the lifespan
-            self._error = exc
-        finally:
-            self._outbox.put_nowait(None)
-
-    async def _expect(self, done: str) -> None:
-        message = await asyncio.wait_for(self._outbox.get(), self._timeout)
-        if message is not None and message["type"] == done:
-            return
-        if self._task is not None:
-            await asyncio.wait_for(asyncio.shield(self._task), self._timeout)
-        if self._error is not None:
-            raise self._error
-        detail = "ended" if message is None else f"sent {message.get('message') or message}"
-        raise RuntimeError(f"the app's lifespan {detail} instead of {done}")
-
-    async def startup(self) -> None:
-        self._task = asyncio.create_task(self._main(), name="emailshare-lifespan")
-        await self._inbox.put({"type": "lifespan.startup"})
-        await self._expect("lifespan.startup.complete")
-
-    async def shutdown(self) -> None:
-        if self._task is None or self._task.done():
-            return
-        await self._inbox.put({"type": "lifespan.shutdown"})
-        await self._expect("lifespan.shutdown.complete")
-        await asyncio.wait_for(self._task, self._timeout)
 
 
 class AsyncInProcess:
@@ -117,7 +69,7 @@ class AsyncInProcess:
         self._raise = raise_app_exceptions
         self._timeout = timeout
         self._tmpdir: str | None = None
-        self._lifespan: _Lifespan | None = None
+        self._lifespan: Lifespan | None = None
         self._app: Starlette | None = None
         self._transport: httpx.ASGITransport | None = None
         self._client: httpx.AsyncClient | None = None
@@ -144,7 +96,7 @@ class AsyncInProcess:
             raise RuntimeError("already started")
         orgs = None if self._fixture is None else fixture_orgs(self._fixture)
         self._app = create_app(self._resolve_settings())
-        self._lifespan = _Lifespan(self._app, self._timeout)
+        self._lifespan = Lifespan(self._app, self._timeout)
         try:
             await self._lifespan.startup()
             if orgs is not None:
@@ -250,53 +202,6 @@ class AsyncInProcess:
         )
 
 
-class _LoopThread:
-    """An asyncio event loop on a thread of its own, for driving the app from sync code."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self.loop.run_forever, name="emailshare-inprocess", daemon=True
-        )
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join()
-        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-        self.loop.close()
-
-
-@functools.cache
-def _bridge_class() -> Callable[[_LoopThread, httpx.ASGITransport], httpx.BaseTransport]:
-    import httpx
-
-    class LoopBridge(httpx.BaseTransport):
-        """A sync httpx transport that hands each request to the ASGI transport on the loop."""
-
-        def __init__(self, loop: _LoopThread, inner: httpx.ASGITransport) -> None:
-            self._loop = loop
-            self._inner = inner
-
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            request.read()  # a buffered body can be read from the other thread
-
-            async def send() -> tuple[int, list[tuple[bytes, bytes]], bytes, dict[str, Any]]:
-                response = await self._inner.handle_async_request(request)
-                body = await response.aread()
-                return response.status_code, response.headers.raw, body, response.extensions
-
-            status, headers, body, extensions = self._loop.run(send())
-            return httpx.Response(
-                status, headers=headers, stream=httpx.ByteStream(body), extensions=extensions
-            )
-
-    return LoopBridge
-
-
 class InProcess:
     """The emailshare app in this process for synchronous code: ``with InProcess(...) as app``.
 
@@ -324,7 +229,7 @@ class InProcess:
             raise_app_exceptions=raise_app_exceptions,
             timeout=timeout,
         )
-        self._loop: _LoopThread | None = None
+        self._loop: LoopThread | None = None
         self._transport: httpx.BaseTransport | None = None
         self._client: httpx.Client | None = None
 
@@ -334,14 +239,14 @@ class InProcess:
 
         if self._loop is not None:
             raise RuntimeError("already started")
-        self._loop = _LoopThread()
+        self._loop = LoopThread()
         try:
             self._loop.run(self._inner.start())
         except BaseException:
             self._loop.close()
             self._loop = None
             raise
-        self._transport = _bridge_class()(self._loop, self._inner.transport)
+        self._transport = bridge_class()(self._loop, self._inner.transport)
         self._client = httpx.Client(transport=self._transport, base_url=self._inner.url)
 
     def stop(self) -> None:
