@@ -3,6 +3,8 @@ hypothesis-generated messages, and hand-made malformed ones (docs/contract.md §
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.headerregistry import Address
@@ -165,7 +167,10 @@ def test_generated_messages_round_trip(
     got = parse(msg.as_bytes(), FALLBACK)
     assert isinstance(got, ParsedMail)
     assert got.sender.address == "s@x.test"
-    assert got.sender.name == (" ".join(sender.split()) or None)
+    # What policy.default itself reads (it keeps a space between two encoded words folded
+    # apart inside a display name: Python's own round-trip quirk, not ours).
+    whole = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+    assert got.sender.name == (" ".join(whole["From"].addresses[0].display_name.split()) or None)
     assert [p.address for p in got.to] == [f"{t}@x.test" for t in to]
     assert got.subject == " ".join(subject.split())
     assert got.mail_format == ("html" if html else "text")

@@ -30,6 +30,7 @@ class FailureKind(StrEnum):
     TIMEOUT = "timed out"
     PROTOCOL = "protocol error"
     KEY = "secret key"
+    INTERNAL = "internal error"
 
 
 class MailboxFailure(Exception):

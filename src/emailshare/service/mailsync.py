@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import os
 import socket
 import time
@@ -39,6 +40,7 @@ from emailshare.service.mailports import (
 )
 
 BATCH = 200
+_log = logging.getLogger("emailshare.mailsync")
 LEASE_TTL = 120
 Progress = Callable[[Mailbox, int], None]
 
@@ -125,6 +127,9 @@ class Syncer:
             return out
         except vault.SecretKeyError as exc:
             error = f"{FailureKind.KEY.value}: {exc}"
+        except Exception as exc:  # a fault of ours or the store's: this mailbox only
+            _log.exception("mailbox %s of org %s: sync failed", uid, org)
+            error = f"{FailureKind.INTERNAL.value}: {type(exc).__name__}"
         out.error = error
         await self.store.finish(org, uid, self._now(), error)
         await self.store.release(org, uid, self.owner)
