@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from emailshare.config import DEFAULT_DB
+from emailshare import options
 from emailshare.domain.mailserver import MailServer, Security, SyncState
 from emailshare.mail import files, vault
 from emailshare.mail.clients import Clients
@@ -75,7 +75,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     """Add the mailbox commands to ``emailshare``'s subcommands."""
 
     def db_opt(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", default=DEFAULT_DB, help="sqlite:///path.db or postgresql://…")
+        options.add(p, ["--db"])  # EMAILSHARE_DB too (emailshare.options)
 
     key = sub.add_parser("secret-key", help="print a new key for mailbox passwords")
     key.set_defaults(run=_secret_key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -87,6 +88,9 @@ class ServerProcess:
     proc: subprocess.Popen[bytes]
     log_path: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The temporary folder start_server made (log, fixture, default store): removed at stop.
+    made_dir: Path | None = None
+    _last_log: str | None = field(default=None, init=False, repr=False, compare=False)
     _client: httpx.Client | None = field(default=None, init=False, repr=False, compare=False)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
@@ -95,10 +99,20 @@ class ServerProcess:
             self._client.close()
             self._client = None
         stop_group(self.proc, sig, timeout)
+        if self.made_dir is not None and self.proc.poll() is not None:
+            self._last_log = self.log()
+            shutil.rmtree(self.made_dir, ignore_errors=True)
+            self.made_dir = None
 
     def log(self) -> str:
-        """What the server printed so far (for failure messages)."""
-        return self.log_path.read_text(errors="replace")
+        """What the server printed so far (for failure messages); after :meth:`stop` removed
+        its temporary folder, what it had printed by then."""
+        if self._last_log is not None:
+            return self._last_log
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
 
     @property
     def client(self) -> httpx.Client:
@@ -158,8 +172,9 @@ def start_server(
 
     ``fixture`` (a path, a mapping or JSON/YAML text) is loaded before the server listens.
     ``workdir`` holds the log (and the default SQLite store); a new temporary directory when
-    not given.
+    not given, removed (with that store) when the server stops.
     """
+    made = workdir is None
     if workdir is None:
         workdir = tempfile.mkdtemp(prefix="emailshare-")
     work = Path(workdir)
@@ -197,6 +212,7 @@ def start_server(
         proc=proc,
         log_path=log_path,
         extra_env=env or {},
+        made_dir=work if made else None,
     )
     try:
         wait_for_port("127.0.0.1", port, timeout, proc)

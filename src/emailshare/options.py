@@ -1,0 +1,242 @@
+"""The one table of ``emailshare``'s settings: flag, environment variable, default and help.
+
+argparse's options (cli.py) and the configuration table of docs/operations.md are both this
+table (a test holds the doc to it). A flag given wins over its variable, the variable over the
+default; a malformed variable is refused naming it, like a malformed flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from emailshare.config import DEFAULT_DB
+
+Parse = Callable[[str], object]
+
+
+def port(text: str) -> int:
+    """A TCP port, 1 to 65535."""
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1 to 65535)")
+    return int(text)
+
+
+def workers(text: str) -> int:
+    """Worker processes, 1 to 64."""
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r}: workers must be from 1 to 64")
+    return int(text)
+
+
+def count(text: str) -> int:
+    """A whole number, 0 or more."""
+    if not text.isdigit() or int(text) > 100_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(text)
+
+
+def pool(text: str) -> int:
+    """PostgreSQL connections per worker, 1 to 100."""
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: the pool size must be from 1 to 100")
+    return int(text)
+
+
+def text(value: str) -> str:
+    """Any text."""
+    return value
+
+
+def switch(value: str) -> bool:
+    """A variable's on/off: 1, true, yes, on (any case) are on; 0, false, no, off are off."""
+    low = value.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off", ""):
+        return False
+    raise argparse.ArgumentTypeError(f"{value!r} is not on or off (1/0, true/false)")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting. ``default_text`` is what help and the docs show as the default."""
+
+    flag: str
+    env: str
+    default: object
+    default_text: str
+    help: str
+    parse: Parse = text
+    metavar: str | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+    @property
+    def is_switch(self) -> bool:
+        return self.parse is switch
+
+
+def _o(flag: str, env: str, default: object, shown: str, help: str, **kw: object) -> Option:
+    return Option(flag, "EMAILSHARE_" + env, default, shown, help, **kw)  # type: ignore[arg-type]
+
+
+OPTIONS: tuple[Option, ...] = (
+    _o("--db", "DB", DEFAULT_DB, DEFAULT_DB, "the store: sqlite:///path.db or postgresql://…"),
+    _o("--host", "HOST", "127.0.0.1", "127.0.0.1", "address to listen on (0.0.0.0: every one)"),
+    _o("--port", "PORT", 8000, "8000", "TCP port to listen on; refused if in use", parse=port),
+    _o("--workers", "WORKERS", 1, "1", "worker processes (1-64)", parse=workers),
+    _o(
+        "--public-url",
+        "PUBLIC_URL",
+        None,
+        "the request's base URL",
+        "the api_domain handed out with tokens",
+    ),
+    _o(
+        "--admin-key",
+        "ADMIN_KEY",
+        None,
+        "off",
+        "turns the admin API and page (/__emailshare/) on, guarded by this key",
+    ),
+    _o("--pool-size", "POOL_SIZE", 8, "8", "PostgreSQL connections per worker (1-100)", parse=pool),
+    _o(
+        "--cache-size",
+        "CACHE_SIZE",
+        20_000,
+        "20000",
+        "answers kept per worker, never stale (0: no cache)",
+        parse=count,
+    ),
+    _o(
+        "--cache-mb",
+        "CACHE_MB",
+        64,
+        "64",
+        "memory for the answers kept per worker, MiB",
+        parse=count,
+    ),
+    _o(
+        "--log-requests",
+        "LOG_REQUESTS",
+        False,
+        "off",
+        "one JSON log line per request",
+        parse=switch,
+    ),
+    _o(
+        "--request-log-size",
+        "REQUEST_LOG_SIZE",
+        200,
+        "200",
+        "requests each worker keeps for the admin API",
+        parse=count,
+    ),
+    _o(
+        "--credits-per-day",
+        "CREDITS_PER_DAY",
+        0,
+        "0 (off)",
+        "emulate Zoho's API credit budget per org over a rolling 24 h",
+        parse=count,
+    ),
+    _o(
+        "--max-concurrent",
+        "MAX_CONCURRENT",
+        0,
+        "0 (off)",
+        "emulate Zoho's concurrent-request limit per org",
+        parse=count,
+    ),
+    _o(
+        "--metrics-dir",
+        "METRICS_DIR",
+        None,
+        "a temporary folder, removed at stop",
+        "folder where workers leave metrics for /metrics (emptied of *.db files at start)",
+    ),
+    _o(
+        "--keep",
+        "KEEP",
+        False,
+        "off",
+        "demo: keep the demo's temporary store when it stops",
+        parse=switch,
+    ),
+)
+BY_FLAG: Mapping[str, Option] = {o.flag: o for o in OPTIONS}
+
+SERVE = (
+    "--db",
+    "--host",
+    "--port",
+    "--workers",
+    "--public-url",
+    "--admin-key",
+    "--pool-size",
+    "--cache-size",
+    "--cache-mb",
+    "--log-requests",
+    "--request-log-size",
+    "--credits-per-day",
+    "--max-concurrent",
+    "--metrics-dir",
+)
+
+
+def help_line(o: Option, default_text: str | None = None) -> str:
+    """The option's help as argparse shows it: what, the default, the variable."""
+    shown = default_text or o.default_text
+    return f"{o.help} (default: {shown}; env {o.env})".replace("%", "%%")
+
+
+def add(parser: argparse.ArgumentParser, flags: Iterable[str], **defaults_text: str) -> None:
+    """Add these options to ``parser``. Each defaults to None so that :func:`resolve` can tell
+    a flag given from one left out; ``defaults_text`` overrides a shown default by dest."""
+    for flag in flags:
+        o = BY_FLAG[flag]
+        shown = defaults_text.get(o.dest)
+        if o.is_switch:
+            parser.add_argument(o.flag, action="store_true", default=None, help=help_line(o, shown))
+        else:
+            parser.add_argument(
+                o.flag,
+                type=o.parse,
+                default=None,
+                metavar=o.metavar or o.dest.upper(),
+                help=help_line(o, shown),
+            )
+
+
+def resolve(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    env: Mapping[str, str] | None = None,
+    **defaults: object,
+) -> None:
+    """Fill every option left out from its variable, else its default (or ``defaults``'s);
+    a malformed variable ends the command as a usage error naming it."""
+    env = os.environ if env is None else env
+    for o in OPTIONS:
+        if not hasattr(args, o.dest) or getattr(args, o.dest) is not None:
+            continue
+        raw = env.get(o.env)
+        if raw is None or (raw == "" and not o.is_switch):
+            setattr(args, o.dest, defaults.get(o.dest, o.default))
+            continue
+        try:
+            setattr(args, o.dest, o.parse(raw))
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"{o.env}={raw!r}: {exc}")
+
+
+def markdown_table() -> str:
+    """The configuration table of docs/operations.md, made from :data:`OPTIONS`."""
+    rows = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
+    rows += [f"| `{o.flag}` | `{o.env}` | {o.default_text} | {o.help} |" for o in OPTIONS]
+    return "\n".join(rows)
