@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,7 +46,7 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``python -m build --wheel`` of a copy of the source (the build leaves ``build/`` and
     ``*.egg-info`` where it runs, so not in this checkout)."""
     tree = tmp_path_factory.mktemp("tree")
@@ -56,7 +55,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     shutil.copytree(ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__"))
     _run(sys.executable, "-m", "build", "--wheel", "--outdir", tree / "dist", ".", cwd=tree)
     [built] = (tree / "dist").glob("emailshare-*.whl")
-    yield built
+    return built
 
 
 def test_the_wheel_holds_the_page_the_migrations_the_openapi_and_the_demo(wheel: Path) -> None:
