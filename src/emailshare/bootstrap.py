@@ -14,10 +14,11 @@ from emailshare.domain.rules import ShareFromUser
 from emailshare.service.auth import CallerCache
 from emailshare.service.cache import BoundedCache, Freshness, PublicSharersCache
 from emailshare.service.emails import EmailReads
-from emailshare.service.ports import Store
+from emailshare.service.ports import JournalStore, Store
 from emailshare.storage import migrate
 from emailshare.storage.db import connect
 from emailshare.storage.emails import EmailStore
+from emailshare.storage.journal import JournalTable
 from emailshare.storage.repo import Store as SQLStore
 
 # A cached details answer: the token's expiry, the status and the body.
@@ -35,6 +36,7 @@ class Services:
     answers: AnswerCache
     freshness: Freshness
     public_sharers: PublicSharersCache
+    journal_store: JournalStore
 
 
 def answer_weight(entry: tuple[int, int, bytes]) -> int:
@@ -67,4 +69,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         )
         freshness = Freshness(db, callers, answers, publics)
         publics_cache = PublicSharersCache(store, freshness, publics)
-        yield Services(store, EmailStore(db), callers, answers, freshness, publics_cache)
+        yield Services(
+            store, EmailStore(db), callers, answers, freshness, publics_cache, JournalTable(db)
+        )

@@ -436,9 +436,9 @@ def test_requests_show_the_last_requests_with_their_answers(client: httpx.Client
     matching = [e for e in doc["requests"] if _matches(e, path)]
     assert matching, "the details request is not in the request log"
     entry = matching[-1]
-    assert set(entry) >= {"id", "time", "method", "path", "status", "duration_ms", "response"}
+    assert set(entry) >= {"id", "time", "method", "path", "status", "duration_ms", "response_body"}
     assert entry["status"] == 200
-    recorded = entry["response"]
+    recorded = entry["response_body"]
     if isinstance(recorded, str):
         assert live.text.startswith(recorded[:40])
     else:

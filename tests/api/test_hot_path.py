@@ -63,7 +63,7 @@ def test_a_cached_answer_is_the_computed_one_byte_for_byte(
         entries = c.get("/__emailshare/requests?limit=5", headers=ADMIN).json()["requests"]
         kept = {e["id"]: e for e in entries}
         assert kept["hot-2"]["status"] == status
-        assert kept["hot-2"]["response"] == kept["hot-1"]["response"] == first.text
+        assert kept["hot-2"]["response_body"] == kept["hot-1"]["response_body"] == first.text
         assert kept["hot-2"]["path"] == path
         samples = parse_exposition(c.get("/metrics").text)
         route = "/crm/{version}/{module}/{record_id}/__emails_sharing_details"

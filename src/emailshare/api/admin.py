@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from emailshare.api import body, observe, routes, wire
+from emailshare.api import body, routes, wire
 from emailshare.api.errors import error_body, error_response
 from emailshare.config import Settings
 from emailshare.domain.errors import (
@@ -91,10 +91,7 @@ async def stats(request: Request) -> Response:
     )
 
 
-# --- inspection: state, requests, explain ------------------------------------------------
-
-MAX_REQUESTS = 10_000
-DEFAULT_REQUESTS = 50
+# --- inspection: state, explain (the requests: api/admin_journal.py) ---------------------
 
 
 def _param_error(name: str, message: str) -> InvalidData:
@@ -128,19 +125,6 @@ async def state(request: Request) -> Response:
         return routes.ok(wire.dumps({"orgs": summaries}))
     orgs = await admin.read_orgs(routes.store(request), org_id)
     return routes.ok(wire.dumps(write_fixture(orgs)))
-
-
-async def requests(request: Request) -> Response:
-    """``GET /__emailshare/requests?limit=N``: this worker's last N requests, oldest first,
-    each with its answer (status and body), as the observability middleware recorded them."""
-    _guard(request, "GET")
-    text = request.query_params.get("limit", str(DEFAULT_REQUESTS))
-    if not text.isdigit() or not 1 <= int(text) <= MAX_REQUESTS:
-        raise _param_error("limit", f"limit must be a whole number from 1 to {MAX_REQUESTS}")
-    log = getattr(request.app.state, "request_log", None)
-    entries = list(log or ())[-int(text) :]
-    doc = {"pid": os.getpid(), "requests": [observe.logged_request(e) for e in entries]}
-    return routes.ok(orjson.dumps(doc, default=str))
 
 
 async def explain(request: Request) -> Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -17,9 +16,11 @@ from emailshare import bootstrap
 from emailshare.api import (
     actions,
     admin,
+    admin_journal,
     emails,
     errors,
     hotpath,
+    journal,
     limits,
     metrics,
     oauth,
@@ -30,6 +31,7 @@ from emailshare.api import (
 )
 from emailshare.config import Settings
 from emailshare.domain.errors import OAuthError, StoreUnavailable, ZohoError
+from emailshare.service.journal import Journal
 
 # Handlers check the method themselves, after the path, as Zoho orders its checks.
 ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
@@ -49,9 +51,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.answers = services.answers
             app.state.freshness = services.freshness
             app.state.public_sharers = services.public_sharers
-            # The last requests and answers, for the admin API (written by api.observe).
-            app.state.request_log = deque(maxlen=settings.request_log_size)
-            yield
+            # The request journal, for the admin API only (captured by api.observe).
+            app.state.journal = None
+            if settings.admin_key:
+                app.state.journal = Journal(
+                    services.journal_store,
+                    services.store,
+                    services.callers,
+                    settings.request_log_size,
+                    journal.shape,
+                )
+            try:
+                yield
+            finally:
+                if app.state.journal is not None:
+                    await app.state.journal.close()
 
     app = App(
         routes=[
@@ -72,7 +86,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/__emailshare/reset", admin.reset, methods=ANY),
             Route("/__emailshare/stats", admin.stats, methods=ANY),
             Route("/__emailshare/state", admin.state, methods=ANY),
-            Route("/__emailshare/requests", admin.requests, methods=ANY),
+            Route("/__emailshare/requests", admin_journal.requests, methods=ANY),
+            Route("/__emailshare/requests/{request_id}", admin_journal.request_entry, methods=ANY),
             Route("/__emailshare/explain", admin.explain, methods=ANY),
             Route("/__emailshare/ui", admin.ui_redirect, methods=ANY),
             Mount("/__emailshare/ui", app=admin.ui),

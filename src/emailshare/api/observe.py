@@ -9,7 +9,7 @@ shows the stack.
 
 It runs on every request, so with logging off it does only what it must: take or make a
 request id, return it in ``X-Request-Id``, and count the answer (``api.metrics``). Log lines
-(``api.logs``) and the request log (``api.journal``) are built only when asked for
+(``api.logs``) and the journal's captures (``api.journal``) are made only when asked for
 (``--log-requests``, an answer of 500 or more, ``--admin-key``).
 """
 
@@ -25,12 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emailshare.api import journal, logs
 from emailshare.api.hotpath import HotPath
-from emailshare.api.journal import RESPONSE_KEPT, logged_request
 from emailshare.api.logs import ORG_KEY
 from emailshare.api.metrics import METRICS_KEY, Metrics
 from emailshare.config import Settings
 
-__all__ = ["ORG_KEY", "Observe", "logged_request"]
+__all__ = ["ORG_KEY", "Observe"]
 
 REQUEST_ID_HEADER = b"x-request-id"
 # Letters, digits and ``-_.:``, at most 64: no log injection, and no room for a Zoho token
@@ -64,7 +63,7 @@ class Observe:
         self.app = app
         self.fast = fast
         self.log_requests = settings.log_requests
-        self.keep = bool(settings.admin_key)  # the request log exists for the admin API only
+        self.keep = bool(settings.admin_key)  # the journal exists for the admin API only
         self.metrics = Metrics()
         self._prefix = os.urandom(6).hex()  # unique per process; the counter within it
         self._next = itertools.count(1).__next__
@@ -86,36 +85,42 @@ class Observe:
         if request_id is None:
             request_id = f"{self._prefix}{self._next():010x}"
         header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+        # The journal's capture (api.journal): only with the admin API on.
+        cap = journal.Capture() if self.keep and journal.journalled(scope) else None
         if self.fast is not None and scope["method"] == "GET":
             answer = await self.fast.answer(scope, request_id, self.metrics)
             if answer is not None:
                 status, body = answer
                 length = (b"content-length", str(len(body)).encode("ascii"))
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": status,
-                        "headers": [length, _JSON, header],
-                    }
-                )
+                headers = [length, _JSON, header]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                if cap is not None:  # in the journal before the client has the whole answer
+                    cap.headers = headers
+                    cap.answer(body)
+                    journal.remember(scope, request_id, start, status, cap)
                 await send({"type": "http.response.body", "body": body})
-                self._finish(scope, self.fast.route, request_id, status, start, body)
+                self._finish(scope, self.fast.route, request_id, status, start)
                 return
         current, reset = logs.begin(request_id)
         scope[METRICS_KEY] = self.metrics
-        chunks: list[bytes] | None = [] if self.keep else None
         status = 0  # no answer started yet
         finished = False
+        if cap is not None:
+            receive = cap.wrap(receive)
 
         async def sender(message: Message) -> None:
             nonlocal status, finished
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), header]
+                if cap is not None:
+                    cap.headers = message["headers"]
             else:
                 finished = not message.get("more_body", False)
-                if chunks is not None and sum(map(len, chunks)) < RESPONSE_KEPT:
-                    chunks.append(message.get("body", b""))
+                if cap is not None:
+                    cap.answer(message.get("body", b""))
+                    if finished:
+                        journal.remember(scope, request_id, start, status, cap)
             await send(message)
 
         try:
@@ -126,11 +131,11 @@ class Observe:
             # the id. Its answer went out through ``sender``: stop here. An answer it could not
             # send (one had begun) is left to the server to cut off.
             if not finished:
-                self._done(scope, current, status or 500, start, chunks)
+                self._done(scope, current, status or 500, start, cap)
                 raise
         finally:
             logs.end(reset)
-        self._done(scope, current, status or 500, start, chunks)
+        self._done(scope, current, status or 500, start, cap)
 
     def _watch_shutdown(self, receive: Receive) -> Receive:
         async def watched() -> Message:
@@ -147,22 +152,15 @@ class Observe:
         current: logs.Current,
         status: int,
         start: float,
-        chunks: list[bytes] | None,
+        cap: journal.Capture | None,
     ) -> None:
         if current.store_error:
             self.metrics.store_errors += 1
-        body = None if chunks is None else b"".join(chunks)
-        self._finish(scope, route_of(scope), current.id, status, start, body)
+        if cap is not None:  # an answer cut off, or none sent: kept all the same
+            journal.remember(scope, current.id, start, status, cap)
+        self._finish(scope, route_of(scope), current.id, status, start)
 
-    def _finish(
-        self,
-        scope: Scope,
-        route: str,
-        request_id: str,
-        status: int,
-        start: float,
-        body: bytes | None,
-    ) -> None:
+    def _finish(self, scope: Scope, route: str, request_id: str, status: int, start: float) -> None:
         seconds = time.perf_counter() - start
         metrics = self.metrics
         if metrics.state is None:
@@ -170,5 +168,3 @@ class Observe:
         metrics.record(route, scope["method"], status, seconds)
         if self.log_requests or status >= 500:
             logs.request_line(scope, request_id, status, seconds)
-        if self.keep:
-            journal.remember(scope, request_id, status, seconds, body or b"")

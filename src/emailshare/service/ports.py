@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
+from emailshare.domain.journal import JournalEntry, JournalQuery
 from emailshare.domain.model import Org
 from emailshare.domain.rules import ShareFromUser
 from emailshare.domain.views import (
@@ -214,6 +215,26 @@ class FixtureStore(UserOrgs, Protocol):
 
     async def read_org(self, org_id: int) -> Org | None:
         """The whole org, without clients and tokens, or None."""
+        ...
+
+
+class JournalStore(Protocol):
+    """The request journal (``service.journal``): one for every worker of every instance."""
+
+    async def add_entries(self, entries: Sequence[JournalEntry], keep: int) -> None:
+        """Write the entries in one transaction, then keep only the newest ``keep``."""
+        ...
+
+    async def clear_entries(self) -> int:
+        """Delete every entry; how many there were."""
+        ...
+
+    async def entry(self, request_id: str) -> JournalEntry | None:
+        """The newest entry with this request id, or None."""
+        ...
+
+    async def entries(self, q: JournalQuery) -> list[JournalEntry]:
+        """The newest ``q.limit`` entries matching ``q``, oldest first."""
         ...
 
 
