@@ -58,8 +58,11 @@ def store_counts(db_url: str) -> Counts:
     return with_store(db_url, work)
 
 
-def prepare(db_url: str, fixture: str | None, key_file: str | None = None) -> None:
-    """Open (and migrate) the store; load ``fixture`` into it when given."""
+def prepare(
+    db_url: str, fixture: str | None, key_file: str | None = None, say: bool = True
+) -> None:
+    """Open (and migrate) the store; load ``fixture`` into it when given (saying so unless
+    not ``say``)."""
 
     async def work(store: Store) -> None:
         if fixture:
@@ -70,11 +73,12 @@ def prepare(db_url: str, fixture: str | None, key_file: str | None = None) -> No
                 if str(exc).startswith(fixture):
                     raise
                 raise FixtureError(f"{fixture}: {exc}") from None
-            print(
-                f"loaded {fixture}: {summary.orgs} orgs, {summary.users} users, "
-                f"{summary.records} records, {summary.tokens} tokens",
-                flush=True,
-            )
+            if say:
+                print(
+                    f"loaded {fixture}: {summary.orgs} orgs, {summary.users} users, "
+                    f"{summary.records} records, {summary.tokens} tokens",
+                    flush=True,
+                )
 
     with_store(db_url, work)
 
@@ -184,7 +188,7 @@ def demo(host: str, port: int, db: str | None, admin_key: str | None, keep: bool
         held = startup.claim_port(host, port)  # before anything is written or printed
         fixture = resources.files("emailshare") / "data" / "demo.json"
         with resources.as_file(fixture) as path:
-            prepare(db_url, str(path))
+            prepare(db_url, str(path), say=False)
 
         async def mint(store: Store) -> str:
             return await admin.issue_token(store, DEMO_USER, DEMO_SCOPES, 86400, int(time.time()))
