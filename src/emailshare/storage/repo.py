@@ -253,8 +253,8 @@ class Store:
     async def replace_orgs(self, orgs: Sequence[Org], now: int) -> None:
         """Load orgs, replacing any org with the same id wholly; all or nothing."""
         async with self.db.transaction() as tx:
-            for index, org in enumerate(orgs):
-                await orgs_sql.check_foreign_claims(tx, org, index)
+            await orgs_sql.check_foreign_claims(tx, orgs)
+            for org in orgs:
                 await bulk.replace_org(tx, org, now)
         if any(org.mail.emails for org in orgs):
             await analyze_mail(self.db)
