@@ -145,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write '<path>\\t<token>' per readable request (tokens in clear!)",
     )
+    gen.add_argument(
+        "--emails-per-record", type=int, default=0, metavar="N", help="emails on every record"
+    )
+    gen.add_argument(
+        "--emails-requests-out",
+        metavar="FILE",
+        help="write '<path>\\t<token>' per Emails list and one-email call (tokens in clear!)",
+    )
     gen.add_argument("--no-progress", action="store_true", help="no progress line")
 
     mig = sub.add_parser("migrate", help="create or upgrade the store's schema")
@@ -154,10 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _gen(args: argparse.Namespace) -> None:
-    from emailshare import synth
+    from emailshare import synth, synth_emails
 
     async def work(store: Store) -> synth.GenSummary:
         out = open(args.requests_out, "w", encoding="utf-8") if args.requests_out else None  # noqa: SIM115
+        mail_out = None
+        if args.emails_requests_out:
+            mail_out = open(args.emails_requests_out, "w", encoding="utf-8")  # noqa: SIM115
+        plan = None
+        if args.emails_per_record > 0 or mail_out is not None:
+            plan = synth_emails.EmailsPlan(max(0, args.emails_per_record), mail_out)
         try:
             return await synth.generate(
                 store,
@@ -167,15 +181,18 @@ def _gen(args: argparse.Namespace) -> None:
                 seed=args.seed,
                 requests_out=out,
                 progress=not args.no_progress,
+                emails=plan,
             )
         finally:
-            if out is not None:
-                out.close()
+            for f in (out, mail_out):
+                if f is not None:
+                    f.close()
 
     s = cli_serve.with_store(args.db, work)
     print(
         f"generated {s.orgs} orgs, {s.users} users, {s.records} records, "
-        f"{s.requests} request lines in {s.seconds:.1f}s"
+        f"{s.requests} request lines, {s.emails} emails, {s.email_requests} emails request "
+        f"lines in {s.seconds:.1f}s"
     )
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import IO, Generic, TypeVar
 
+from emailshare import synth_emails
 from emailshare.domain.model import (
     DataSharing,
     EmailSharing,
@@ -37,6 +38,7 @@ from emailshare.domain.modules import SUPPORTED
 from emailshare.domain.tokens import new_access_token
 from emailshare.storage import bulk
 from emailshare.storage.repo import Store
+from emailshare.synth_emails import EmailsPlan
 
 FIRST = [
     "Will",
@@ -100,6 +102,8 @@ class GenSummary:
     records: int
     requests: int
     seconds: float
+    emails: int = 0
+    email_requests: int = 0
 
 
 class Progress:
@@ -168,8 +172,10 @@ async def generate(
     seed: int,
     requests_out: IO[str] | None,
     progress: bool,
+    emails: EmailsPlan | None = None,
 ) -> GenSummary:
-    """Write ``orgs`` orgs holding ``users`` users and ``records`` records in all."""
+    """Write ``orgs`` orgs holding ``users`` users and ``records`` records in all, and with
+    ``emails`` that many emails per record (synth_emails)."""
     if orgs < 1 or users < orgs or records < 0:
         raise ValueError("need at least one org and one user per org")
     # Millions of acyclic values are built and dropped here: the cyclic collector would only
@@ -177,7 +183,7 @@ async def generate(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return await _generate(store, orgs, users, records, seed, requests_out, progress)
+        return await _generate(store, orgs, users, records, seed, requests_out, progress, emails)
     finally:
         if collecting:
             gc.enable()
@@ -191,12 +197,15 @@ async def _generate(
     seed: int,
     requests_out: IO[str] | None,
     progress: bool,
+    emails: EmailsPlan | None,
 ) -> GenSummary:
     rnd = random.Random(seed)  # noqa: S311 -- synthetic data, not secrets
     started = time.monotonic()
+    per_record = emails.per_record if emails else 0
     # Rows written: users, their tokens, records and about half as many shares again.
-    bar = Progress(users * 2 + records * 3 // 2, progress)
+    bar = Progress(users * 2 + records * 3 // 2 + records * per_record, progress)
     lines = 0
+    mail = synth_emails.EmailsSummary(0, 0)
     now = int(time.time())
     for index, (n_users, n_records) in enumerate(
         zip(_split(users, orgs), _split(records, orgs), strict=True)
@@ -206,9 +215,19 @@ async def _generate(
         lines += found
         async with store.db.transaction() as tx:
             await bulk.replace_org(tx, org, now, bar.advance)
+            if emails is not None:
+                # Its own stream of draws: the data without emails stays the same.
+                own = random.Random(seed * 1_000_003 + index)  # noqa: S311
+                got = await synth_emails.write_emails(
+                    tx, org, per_record, own, emails.requests_out, bar.advance
+                )
+                mail = synth_emails.EmailsSummary(
+                    mail.emails + got.emails, mail.requests + got.requests
+                )
     await bulk.analyze(store.db)
     bar.finish()
-    return GenSummary(orgs, users, records, lines, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return GenSummary(orgs, users, records, lines, seconds, mail.emails, mail.requests)
 
 
 def _roles(org_id: int) -> tuple[Role, ...]:

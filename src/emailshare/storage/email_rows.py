@@ -72,8 +72,8 @@ def _parties(parties: Iterable[Party]) -> str:
     return json.dumps([{"user_name": p.user_name, "email": p.email} for p in parties])
 
 
-def _email_row(org_id: int, position: int, e: Email) -> Params:
-    """An email's row, in the column order of ``_INSERT``."""
+def email_row(org_id: int, position: int, e: Email) -> Params:
+    """An email's row, in the column order of :data:`INSERT_EMAIL` (``position``: load order)."""
     offset = e.time.utcoffset() or timedelta()
     reply = None
     if e.reply_to is not None:
@@ -111,7 +111,7 @@ def _email_row(org_id: int, position: int, e: Email) -> Params:
     )
 
 
-_INSERT = (
+INSERT_EMAIL = (
     f"INSERT INTO emails (org_id, {COLUMNS.replace('e.', '')}, mid_key, has_attachment,"
     f" position) VALUES ({marks(range(29))})"
 )
@@ -127,8 +127,7 @@ async def insert_mail(tx: Tx, org: Org) -> None:
     mail = org.mail
     await _many(
         tx,
-        "INSERT INTO record_addresses (org_id, record_id, position, address, address_key)"
-        " VALUES (?, ?, ?, ?, ?)",
+        INSERT_RECORD_ADDRESS,
         [
             (org.id, rid, i, a, rules.address_key(a))
             for rid, found in mail.addresses.items()
@@ -147,20 +146,30 @@ async def insert_mail(tx: Tx, org: Org) -> None:
     )
     await _many(
         tx,
-        _INSERT,
-        [_email_row(org.id, i, e) for i, e in enumerate(mail.emails)],
+        INSERT_EMAIL,
+        [email_row(org.id, i, e) for i, e in enumerate(mail.emails)],
     )
-    await _many(
-        tx,
-        "INSERT INTO email_addresses (org_id, address_key, message_id) VALUES (?, ?, ?)"
-        " ON CONFLICT DO NOTHING",
-        [
-            (org.id, key, e.message_id)
-            for e in mail.emails
-            if e.kind is EmailKind.MAILBOX
-            for key in sorted({rules.address_key(a) for a in e.addresses})
-        ],
-    )
+    await _many(tx, INSERT_EMAIL_ADDRESS, address_rows(org.id, mail.emails))
+
+
+def address_rows(org_id: int, emails: Iterable[Email]) -> list[Params]:
+    """The ``email_addresses`` rows of mailbox emails (for :data:`INSERT_EMAIL_ADDRESS`)."""
+    return [
+        (org_id, key, e.message_id)
+        for e in emails
+        if e.kind is EmailKind.MAILBOX
+        for key in sorted({rules.address_key(a) for a in e.addresses})
+    ]
+
+
+INSERT_RECORD_ADDRESS = (
+    "INSERT INTO record_addresses (org_id, record_id, position, address, address_key)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+INSERT_EMAIL_ADDRESS = (
+    "INSERT INTO email_addresses (org_id, address_key, message_id) VALUES (?, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
 
 
 async def read_mail(q: Queryable, org_id: int) -> OrgMail:
@@ -200,7 +209,7 @@ async def read_mail(q: Queryable, org_id: int) -> OrgMail:
 async def add_synced(tx: Tx, org_id: int, email: Email) -> bool:
     """One mailbox email synced from a real mailbox (service.mailsync), unless its message id
     is stored already (the same message seen again); True when it is new."""
-    if await tx.execute(_INSERT + " ON CONFLICT DO NOTHING", _email_row(org_id, 0, email)) != 1:
+    if await tx.execute(INSERT_EMAIL + " ON CONFLICT DO NOTHING", email_row(org_id, 0, email)) != 1:
         return False
     await tx.executemany(
         "INSERT INTO email_addresses (org_id, address_key, message_id) VALUES (?, ?, ?)"
