@@ -4,11 +4,14 @@ Fixtures (each gives a fresh store per test, holding the test's fixture document
 
 - ``emailshare_server``: ``emailshare serve`` on a free port, a new SQLite file per test;
 - ``emailshare_shared_server``: one server per session (or module), emptied and reloaded
-  before each test: faster, but state outside the store (rate-limit counters, the request
-  log) carries over between tests;
+  before each test (its request journal cleared): faster, but state outside the store
+  (rate-limit counters) carries over between tests;
 - ``emailshare_app``: the ASGI app in this process, an ``httpx.Client`` over
   ``httpx.ASGITransport``, in-memory SQLite; ``emailshare_async_app`` is its async form;
 - ``emailshare_any``: each test twice, once in-process and once on a server.
+
+Each runs with the admin API on (a fresh key, unless the test's settings set one), so that
+``.requests(...)`` can read the request journal: what a client sent, as typed entries.
 
 The document comes from ``@pytest.mark.emailshare(fixture=...)`` (a path, a dict, JSON/YAML
 text, or a list of domain ``Org`` values), else from the ``emailshare_fixture`` fixture, which
@@ -206,10 +209,20 @@ def _server_args(settings: Mapping[str, Any]) -> list[str]:
     return args
 
 
+def _with_admin_key(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The test's settings, with a fresh admin key unless it set one: the request journal
+    (``requests(...)``) is kept only with the admin API on."""
+    if settings.get("admin_key"):
+        return dict(settings)
+    import secrets
+
+    return {**settings, "admin_key": secrets.token_hex(16)}
+
+
 def _settings(choice: _Choice, db_url: str) -> Settings:
     from emailshare.config import Settings
 
-    return Settings(**{**choice.settings, "db_url": db_url})
+    return Settings(**{**_with_admin_key(choice.settings), "db_url": db_url})
 
 
 def _watch(request: pytest.FixtureRequest, server: ServerProcess) -> None:
@@ -238,7 +251,9 @@ def emailshare_server(
     """A real ``emailshare serve`` on a free port with a store of its own, for this test only.
 
     Yields a :class:`~emailshare.testing.ServerProcess`: ``.url``, ``.db_url``, ``.client``
-    (``httpx.Client``), ``.token(user_id, scopes)``, ``.load(doc)``, ``.reset()``, ``.log()``.
+    (``httpx.Client``), ``.token(user_id, scopes)``, ``.load(doc)``, ``.reset()``, ``.log()``,
+    and ``.requests(path=, method=, status=, caller=, since=)``: what clients sent, from the
+    request journal (the server runs with a fresh admin key unless the test sets one).
     """
     from emailshare.testing import start_server
 
@@ -248,7 +263,7 @@ def emailshare_server(
     server = start_server(
         db_url=db_url,
         fixture=choice.orgs,
-        args=_server_args(choice.settings),
+        args=_server_args(_with_admin_key(choice.settings)),
         workdir=work,
     )
     _watch(request, server)
@@ -266,7 +281,7 @@ def _emailshare_shared_process(
 
     work = tmp_path_factory.mktemp("emailshare-shared")
     db_url = _fresh_db(request.config, f"sqlite:///{work / 'emailshare.db'}")
-    server = start_server(db_url=db_url, workdir=work)
+    server = start_server(db_url=db_url, workdir=work, args=_server_args(_with_admin_key({})))
     try:
         yield server
     finally:
@@ -281,8 +296,9 @@ def emailshare_shared_server(
 ) -> ServerProcess:
     """``emailshare_server``'s faster sibling: one server per session (or module, see
     ``--emailshare-reuse-scope``), its store emptied and loaded with this test's document
-    before the test. Store state never leaks between tests; process state does (rate-limit
-    counters, the admin request log, a server a test stopped). Settings cannot vary per test.
+    before the test, its request journal cleared. Store state never leaks between tests;
+    process state does (rate-limit counters, a server a test stopped). Settings cannot vary
+    per test.
     """
     server = _emailshare_shared_process
     choice = _choice(request, emailshare_fixture)
@@ -298,6 +314,7 @@ def emailshare_shared_server(
         server.reset()
     else:
         server.load(choice.orgs, reset=True)
+    server.clear_requests()  # the journal shows this test's requests only
     _watch(request, server)
     return server
 

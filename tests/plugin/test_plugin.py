@@ -365,3 +365,72 @@ def test_it(emailshare_app):
         *QUIET, "--strict-markers", "-p", "no:hypothesispytest", "-p", "no:schemathesis"
     )
     result.assert_outcomes(passed=1)
+
+
+def test_requests_show_what_the_client_sent_in_every_fixture(pytester: pytest.Pytester) -> None:
+    sample(
+        pytester,
+        f"""
+import datetime
+
+@pytest.fixture(params=["emailshare_server", "emailshare_shared_server", "emailshare_app"])
+def es(request):
+    return request.getfixturevalue(request.param)
+
+@pytest.mark.emailshare(fixture={small()!r})
+def test_a_what_was_sent(es):
+    before = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+    token = es.token(RITA)
+    r = es.client.get(DETAILS, headers={{**auth(token), "X-Request-Id": "p-1"}})
+    assert r.status_code == 200
+    es.client.post(SHARE, headers={{**auth(es.token(CARL)), "X-Request-Id": "p-2"}})
+    es.client.get("/crm/v8/nowhere", headers={{"X-Request-Id": "p-3"}})
+    entries = es.requests()
+    assert [e.id for e in entries] == ["p-1", "p-2", "p-3"]
+    first = entries[0]
+    assert (first.method, first.path, first.status) == ("GET", DETAILS, 200)
+    assert (first.user_id, first.org_id) == (RITA, "1")
+    assert first.header("Authorization") == "Zoho-oauthtoken [redacted]"
+    assert token not in repr(entries)
+    assert first.json() == r.json()
+    assert first.time >= before
+    assert [e.id for e in es.requests(method="POST")] == ["p-2"]
+    assert [e.id for e in es.requests(status="4xx")] == ["p-3"]
+    assert [e.id for e in es.requests(status=200, caller=RITA)] == ["p-1"]
+    assert [e.id for e in es.requests(caller=int(CARL))] == ["p-2"]
+    assert [e.id for e in es.requests(path="/crm/v8/Leads/")] == ["p-1", "p-2"]
+    assert [e.id for e in es.requests(path_contains="nowhere")] == ["p-3"]
+    assert [e.id for e in es.requests(since="p-1")] == ["p-2", "p-3"]
+    assert [e.id for e in es.requests(since=before, limit=1)] == ["p-3"]
+    es.clear_requests()
+    assert es.requests() == []
+
+@pytest.mark.emailshare(fixture={small()!r})
+def test_b_the_journal_starts_empty(es):
+    assert es.requests() == []
+""",
+    )
+    result = pytester.runpytest(*QUIET)
+    result.assert_outcomes(passed=6)
+
+
+def test_async_app_requests(pytester: pytest.Pytester) -> None:
+    sample(
+        pytester,
+        f"""
+pytestmark = [pytest.mark.anyio, pytest.mark.emailshare(fixture={small()!r})]
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+async def test_async(emailshare_async_app):
+    es = emailshare_async_app
+    await es.client.get(DETAILS, headers={{**auth(await es.token(RITA)), "X-Request-Id": "a-1"}})
+    [entry] = await es.requests(caller=RITA)
+    assert (entry.id, entry.status) == ("a-1", 200)
+    await es.clear_requests()
+    assert await es.requests() == []
+""",
+    )
+    pytester.runpytest(*QUIET).assert_outcomes(passed=1)

@@ -160,3 +160,27 @@ def test_orgs_built_in_code_are_a_fixture_source_held_to_the_parsers_rules() -> 
     dangling = dataclasses.replace(good, records=(Record("Leads", 5, "", owner=99),))
     with pytest.raises(FixtureError, match=r"\$\.orgs\[0\]\.records\[0\]\.owner: undefined user"):
         fixture_orgs([dangling])
+
+
+# --- the request journal from the testing objects ----------------------------------------------
+
+
+def test_requests_need_the_admin_key_and_then_show_the_exchange(tmp_path: Path) -> None:
+    from emailshare.config import Settings
+    from emailshare.testing import InProcess, RequestEntry, start_server
+
+    with InProcess(fixture=ACME) as off, pytest.raises(RuntimeError, match="journal is off"):
+        off.requests()
+    with InProcess(fixture=ACME, settings=Settings(admin_key="k")) as app:
+        app.client.get(SEED_PATH, headers={"Authorization": f"Zoho-oauthtoken {WILL_TOKEN}"})
+        [entry] = app.requests(path=SEED_PATH)
+        assert isinstance(entry, RequestEntry)
+        assert entry.response_body.encode() == SEED_ANSWER
+    server = start_server(fixture=ACME, args=["--admin-key=s3"], workdir=tmp_path / "srv")
+    try:
+        assert server.admin_key == "s3"
+        server.client.get(SEED_PATH, headers={"Authorization": f"Zoho-oauthtoken {WILL_TOKEN}"})
+        [entry] = server.requests(status="2xx")
+        assert (entry.path, entry.user_id) == (SEED_PATH, "412463000001213019")
+    finally:
+        server.stop()

@@ -21,6 +21,7 @@ from emailshare.testing.inprocess import (
     running_app,
     running_app_async,
 )
+from emailshare.testing.journal import RequestEntry
 from emailshare.testing.server import (
     ServerProcess,
     free_port,
@@ -49,6 +50,7 @@ __all__ = [
     "Emailshare",
     "FixtureSource",
     "InProcess",
+    "RequestEntry",
     "ServerProcess",
     "fixture_orgs",
     "free_port",

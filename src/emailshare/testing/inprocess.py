@@ -12,6 +12,7 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,6 +25,13 @@ if TYPE_CHECKING:
     from emailshare.service.admin import LoadSummary
     from emailshare.storage.repo import Store
 from emailshare.testing.asgi import Lifespan, LoopThread, bridge_class
+from emailshare.testing.journal import (
+    JournalReads,
+    RequestEntry,
+    aclear_requests,
+    aread_requests,
+    journal_params,
+)
 from emailshare.testing.store import (
     DEFAULT_SCOPES,
     FixtureSource,
@@ -201,8 +209,37 @@ class AsyncInProcess:
             self.store, user_id, scopes, expires_in=expires_in, org_id=org_id, now=self._now()
         )
 
+    async def requests(
+        self,
+        *,
+        path: str | None = None,
+        path_contains: str | None = None,
+        method: str | None = None,
+        status: int | str | None = None,
+        caller: int | str | None = None,
+        org: int | str | None = None,
+        since: datetime | str | None = None,
+        limit: int = 50,
+    ) -> list[RequestEntry]:
+        """The request journal's entries, as :meth:`InProcess.requests` (awaited)."""
+        params = journal_params(
+            path=path,
+            path_contains=path_contains,
+            method=method,
+            status=status,
+            caller=caller,
+            org=org,
+            since=since,
+            limit=limit,
+        )
+        return await aread_requests(self.client, self.settings.admin_key, params)
 
-class InProcess:
+    async def clear_requests(self) -> None:
+        """Empty the request journal."""
+        await aclear_requests(self.client, self.settings.admin_key)
+
+
+class InProcess(JournalReads):
     """The emailshare app in this process for synchronous code: ``with InProcess(...) as app``.
 
     The app, its lifespan and its store run on an event loop in a background thread (as
@@ -331,6 +368,9 @@ class InProcess:
     ) -> str:
         """A new access token for a user of the app's store."""
         return self._run(self._inner.token(user_id, scopes, expires_in=expires_in, org_id=org_id))
+
+    def _journal_target(self) -> tuple[httpx.Client, str | None]:
+        return self.client, self.settings.admin_key
 
 
 @contextlib.contextmanager

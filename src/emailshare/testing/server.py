@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import httpx
 
     from emailshare.service.admin import LoadSummary
+from emailshare.testing.journal import JournalReads
 from emailshare.testing.store import (
     DEFAULT_SCOPES,
     FixtureSource,
@@ -79,8 +80,9 @@ def stop_group(
 
 
 @dataclass
-class ServerProcess:
-    """A running ``emailshare serve`` child process."""
+class ServerProcess(JournalReads):
+    """A running ``emailshare serve`` child process; ``requests(...)`` reads its journal
+    (``emailshare.testing.journal``) when it runs with an admin key."""
 
     url: str
     db_url: str
@@ -90,6 +92,7 @@ class ServerProcess:
     extra_env: dict[str, str] = field(default_factory=dict)
     # The temporary folder start_server made (log, fixture, default store): removed at stop.
     made_dir: Path | None = None
+    admin_key: str | None = field(default=None, repr=False)  # --admin-key, when given
     _last_log: str | None = field(default=None, init=False, repr=False, compare=False)
     _client: httpx.Client | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -103,6 +106,9 @@ class ServerProcess:
             self._last_log = self.log()
             shutil.rmtree(self.made_dir, ignore_errors=True)
             self.made_dir = None
+
+    def _journal_target(self) -> tuple[httpx.Client, str | None]:
+        return self.client, self.admin_key
 
     def log(self) -> str:
         """What the server printed so far (for failure messages); after :meth:`stop` removed
@@ -155,6 +161,16 @@ def _fixture_file(source: FixtureSource, workdir: Path) -> str:
         path.write_bytes(source if isinstance(source, bytes) else source.encode("utf-8"))
         return os.fspath(path)
     return os.fspath(source)
+
+
+def _admin_key(args: list[str], env: Mapping[str, str]) -> str | None:
+    """The admin key the server was given: ``--admin-key K`` (or ``=K``), else the variable."""
+    for i, arg in enumerate(args):
+        if arg == "--admin-key" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--admin-key="):
+            return arg.split("=", 1)[1]
+    return env.get("EMAILSHARE_ADMIN_KEY") or None
 
 
 def start_server(
@@ -213,6 +229,7 @@ def start_server(
         log_path=log_path,
         extra_env=env or {},
         made_dir=work if made else None,
+        admin_key=_admin_key(args or [], child_env),
     )
     try:
         wait_for_port("127.0.0.1", port, timeout, proc)
