@@ -14,11 +14,13 @@ from emailshare.domain.rules import ShareFromUser
 from emailshare.service.auth import CallerCache
 from emailshare.service.cache import BoundedCache, Freshness, PublicSharersCache
 from emailshare.service.emails import EmailReads
+from emailshare.service.mailports import MailboxStore
 from emailshare.service.ports import JournalStore, Store
 from emailshare.storage import migrate
 from emailshare.storage.db import connect
 from emailshare.storage.emails import EmailStore
 from emailshare.storage.journal import JournalTable
+from emailshare.storage.mailboxes import MailboxRepo
 from emailshare.storage.repo import Store as SQLStore
 
 # A cached details answer: the token's expiry, the status and the body.
@@ -37,6 +39,7 @@ class Services:
     freshness: Freshness
     public_sharers: PublicSharersCache
     journal_store: JournalStore
+    mailbox_store: MailboxStore  # servers and sync state (docs/mailboxes.md)
 
 
 def answer_weight(entry: tuple[int, int, bytes]) -> int:
@@ -70,5 +73,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         freshness = Freshness(db, callers, answers, publics)
         publics_cache = PublicSharersCache(store, freshness, publics)
         yield Services(
-            store, EmailStore(db), callers, answers, freshness, publics_cache, JournalTable(db)
+            store,
+            EmailStore(db),
+            callers,
+            answers,
+            freshness,
+            publics_cache,
+            JournalTable(db),
+            MailboxRepo(db),
         )

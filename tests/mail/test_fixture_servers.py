@@ -114,6 +114,7 @@ def test_admin_state_shows_the_server_never_the_password(env: Env, tmp_path: Pat
         state = app.client.get("/__emailshare/state", headers={HEADER: "k" * 32})
         assert state.status_code == 200
         requests = app.client.get("/__emailshare/requests", headers={HEADER: "k" * 32})
+        boxes = app.client.get("/__emailshare/mailboxes", headers={HEADER: "k" * 32})
     server = state.json()["orgs"][0]["users"][0]["mailbox"]["server"]
     assert server == {
         "host": "127.0.0.1",
@@ -121,6 +122,12 @@ def test_admin_state_shows_the_server_never_the_password(env: Env, tmp_path: Pat
         "security": "none",
         "login": "will@acme.test",
     }
-    for text in (state.text, requests.text):
+    [will] = boxes.json()["mailboxes"]
+    assert will["user"] == str(WILL)
+    assert will["last_error"].startswith("login refused")
+    assert will["last_error_at"] is not None
+    assert will["failures"] == 1
+    assert will["next_try"] > will["last_error_at"]
+    for text in (state.text, requests.text, boxes.text):
         assert PASSWORDS["will@acme.test"] not in text
         assert "wrong" not in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from datetime import UTC, datetime
 from importlib import resources
 
 import orjson
@@ -26,9 +27,10 @@ from emailshare.domain.errors import (
     InvalidUrlPattern,
     ZohoError,
 )
-from emailshare.service import admin, explain_emails, explain_layout
+from emailshare.service import admin, explain_emails, explain_layout, mailsync
 from emailshare.service import explain as explaining
 from emailshare.service.fixtures import parse_id, write_fixture
+from emailshare.service.mailports import MailboxStore
 
 MAX_FIXTURE = 16 * 1024 * 1024
 HEADER = "x-emailshare-admin-key"
@@ -125,6 +127,40 @@ async def state(request: Request) -> Response:
         return routes.ok(wire.dumps({"orgs": summaries}))
     orgs = await admin.read_orgs(routes.store(request), org_id)
     return routes.ok(wire.dumps(write_fixture(orgs)))
+
+
+def _when(epoch: int | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+async def mailboxes(request: Request) -> Response:
+    """``GET /__emailshare/mailboxes[?user=ID]``: every mailbox with a real server and its
+    sync state (docs/mailboxes.md, "What a failing mailbox looks like"); never a password."""
+    _guard(request, "GET")
+    user_id = _id_param(request, "user")
+    store: MailboxStore = request.app.state.mailbox_store
+    found = [
+        {
+            "org": str(s.org_id),
+            "user": str(s.user_id),
+            "protocol": s.protocol,
+            "address": s.address,
+            "server": {
+                "host": s.server.host,
+                "port": s.server.port,
+                "security": s.server.security.value,
+                "login": s.server.login,
+            },
+            "last_sync": _when(s.last_sync_at),
+            "emails": s.message_count,
+            "last_error": s.last_error,
+            "last_error_at": _when(s.last_error_at),
+            "failures": s.failures,
+            "next_try": _when(s.next_try_at) if s.failures else None,
+        }
+        for s in await mailsync.mailbox_states(store, user_id)
+    ]
+    return routes.ok(orjson.dumps({"mailboxes": found}))
 
 
 async def explain(request: Request) -> Response:

@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with bootstrap.open_services(settings) as services:
             app.state.store = services.store
             app.state.email_store = services.email_store
+            app.state.mailbox_store = services.mailbox_store
             app.state.callers = services.callers
             app.state.answers = services.answers
             app.state.freshness = services.freshness
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/__emailshare/reset", admin.reset, methods=ANY),
             Route("/__emailshare/stats", admin.stats, methods=ANY),
             Route("/__emailshare/state", admin.state, methods=ANY),
+            Route("/__emailshare/mailboxes", admin.mailboxes, methods=ANY),
             Route("/__emailshare/requests", admin_journal.requests, methods=ANY),
             Route("/__emailshare/requests/{request_id}", admin_journal.request_entry, methods=ANY),
             Route("/__emailshare/explain", admin.explain, methods=ANY),

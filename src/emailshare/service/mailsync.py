@@ -281,3 +281,9 @@ async def set_server(
     """Name a mailbox's server; its password is encrypted with ``key`` (refused without one)."""
     enc = vault.require(key).encrypt(server.password) if server.password is not None else None
     return await store.set_server(org_id, user_id, server, enc)
+
+
+async def mailbox_states(store: MailboxStore, user_id: int | None = None) -> list[SyncState]:
+    """Every mailbox with a server and how its syncing goes (``mailbox list``, the admin API):
+    last sync, emails, last error and its time, the next try. Never a password."""
+    return await store.states(user_id)
