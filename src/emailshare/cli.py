@@ -12,6 +12,7 @@ from typing import cast
 
 from emailshare import cli_mail, cli_serve, options, startup
 from emailshare.config import Settings
+from emailshare.domain.errors import FixtureError
 from emailshare.service import admin, oauth
 from emailshare.service.fixtures import parse_id
 from emailshare.startup import Exit, Refused
@@ -22,7 +23,8 @@ from emailshare.storage.repo import Store
 DEMO_USER = cli_serve.DEMO_USER
 DEMO_RECORD = cli_serve.DEMO_RECORD
 DEMO_SCOPES = cli_serve.DEMO_SCOPES
-EXAMPLES = ("demo",)
+# src/emailshare/data/NAME.json; acme and emails are tests/data's too (docs/oauth.md, client.md)
+EXAMPLES = ("demo", "acme", "emails")
 
 DESCRIPTION = """\
 A local, stateful stand-in for Zoho CRM's email-sharing API.
@@ -114,7 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
         "example-fixture", help="print an example fixture (JSON) to start your own org from"
     )
     example.add_argument(
-        "name", nargs="?", default="demo", choices=EXAMPLES, help="which (default: demo)"
+        "name",
+        nargs="?",
+        default="demo",
+        choices=EXAMPLES,
+        help="demo: the demo org (default); acme: orgs with an OAuth client; emails: emails",
     )
 
     client = sub.add_parser("client", help="manage OAuth clients")
@@ -264,6 +270,15 @@ def _example(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    try:
+        return _dispatch(args)
+    except FixtureError as exc:
+        if args.command in ("token", "grant", "client"):  # no such user or client
+            raise Refused(Exit.SETTING, startup.one_line(exc)) from None
+        raise
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if hasattr(args, "run"):  # the commands of cli_mail
         return int(args.run(args))
     if args.command == "serve":

@@ -70,9 +70,9 @@ def prepare(
             try:
                 summary = await admin.load_file(store, fixture, int(time.time()), key)
             except FixtureError as exc:  # every fixture error names the file
-                if str(exc).startswith(fixture):
-                    raise
-                raise FixtureError(f"{fixture}: {exc}") from None
+                named = str(exc) if str(exc).startswith(fixture) else f"{fixture}: {exc}"
+                hint = "" if ": cannot read: " in named else " (the format: docs/fixtures.md)"
+                raise FixtureError(named + hint) from None
             if say:
                 print(
                     f"loaded {fixture}: {summary.orgs} orgs, {summary.users} users, "

@@ -81,7 +81,7 @@ def classify(exc: BaseException, db_url: str | None) -> Refused | None:
         return exc
     where = f" {redact(db_url)}" if db_url else ""
     if isinstance(exc, FixtureError):
-        return Refused(Exit.FIXTURE, f"{one_line(exc)} (the format: docs/fixtures.md)")
+        return Refused(Exit.FIXTURE, one_line(exc))
     if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("psycopg"):
         return Refused(Exit.DRIVER, f"PostgreSQL's driver is not installed: {POSTGRES_EXTRA}")
     if isinstance(exc, StoreUnavailable | sqlite3.Error):

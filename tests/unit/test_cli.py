@@ -7,6 +7,8 @@ import dataclasses
 from importlib import metadata
 from pathlib import Path
 
+import pytest
+
 from emailshare import cli, options
 from emailshare.cli import build_parser
 from emailshare.config import Settings
@@ -132,3 +134,12 @@ def test_the_demo_never_reads_the_store_variable() -> None:
 
 def test_version() -> None:
     assert f"emailshare {cli._version()}" == f"emailshare {metadata.version('emailshare')}"
+
+
+@pytest.mark.parametrize("name", ["acme", "emails"])
+def test_the_shipped_examples_are_the_test_data(name: str) -> None:
+    """``emailshare example-fixture acme`` / ``emails`` (docs/oauth.md, docs/client.md) are
+    tests/data's files, byte for byte: the docs and the tests use one org."""
+    root = Path(__file__).resolve().parent.parent.parent
+    shipped = root / "src" / "emailshare" / "data" / f"{name}.json"
+    assert shipped.read_bytes() == (root / "tests" / "data" / f"{name}.json").read_bytes()
