@@ -33,6 +33,8 @@ PASSWORDS = {
 }
 LEAD = "lead@client.test"
 LEAD_ID = 700000000000001001
+# What the official SDKs need too (docs/contract.md §11): the current user and the org.
+SCOPES = ["ZohoCRM.modules.ALL", "ZohoCRM.users.READ", "ZohoCRM.org.READ"]
 
 
 def token(user: int) -> str:
@@ -77,7 +79,7 @@ def org_doc() -> dict[str, Any]:
                     }
                 ],
                 "tokens": [
-                    {"access_token": token(u), "user": str(u), "scopes": ["ZohoCRM.modules.ALL"]}
+                    {"access_token": token(u), "user": str(u), "scopes": SCOPES}
                     for u in (WILL, PAT, CARL, DORA)
                 ],
             }
