@@ -7,10 +7,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from emailshare.testing import free_port, running_server, start_server, stop_group
 from tests.cli.run import command_env
@@ -91,3 +93,20 @@ def test_serve_says_what_it_serves_once_it_answers(tmp_path: Path) -> None:
     assert f"on {server.url}" in log
     assert f"admin page: {server.url}/__emailshare/" in log
     assert "next: emailshare token --db" in log
+
+
+def test_no_folder_is_left_after_test_servers_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted in a temporary folder of the test's own (for this process and the server's):
+    the server's folder and its metrics folder while it runs, none after."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert list(tmp_path.glob("emailshare-*")) == []
+    for _ in range(2):
+        with running_server(fixture=ACME_FIXTURE, env={"TMPDIR": str(tmp_path)}) as server:
+            deadline = time.monotonic() + 10
+            while len(list(tmp_path.glob("emailshare-*"))) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            names = sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.glob("emailshare-*"))
+            assert names == ["emailshare", "emailshare-metrics"], server.log()
+        assert list(tmp_path.glob("emailshare-*")) == []
