@@ -38,7 +38,7 @@ commands:
   client add      register an OAuth client; grant: print a grant code for it
   migrate         create or upgrade the store's schema
   gen             write a synthetic data set into the store
-  secret-key, mailbox, sync   connect users' mailboxes to real mail servers
+  secret-key, mailbox, import-mail, sync   users' mailboxes: servers, mail files
 
 Every setting has an environment variable (emailshare serve --help; docs/operations.md)."""
 
