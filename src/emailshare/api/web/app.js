@@ -87,7 +87,7 @@
       renderOrgs(doc.orgs);
       $("main").hidden = false;
       setStatus(`Connected: ${doc.orgs.length} org${doc.orgs.length === 1 ? "" : "s"}.`);
-      refreshRequests();
+      startRequests();
     } catch (error) {
       $("main").hidden = true;
       setStatus(error instanceof ApiError ? error.message : String(error), true);
@@ -143,6 +143,16 @@
       el("option", { value: r.id, dataset: { module: r.module } }, `${r.module} · ${r.name} (${r.id})`),
     );
     $("record").replaceChildren(...records);
+    const modules = [...new Set(org.records.map((r) => r.module))].sort();
+    $("module-list").replaceChildren(...modules.map((m) => el("option", { value: m })));
+    syncModule();
+  }
+
+  // The explain form's module, as the URL writes it: the chosen record's own by default; any
+  // other spelling (lower case, a custom module's name, a wrong module) explains that URL.
+  function syncModule() {
+    const record = page.org.records.find((r) => r.id === $("record").value);
+    $("module").value = record ? record.module : "";
   }
 
   function matches(filter, ...fields) {
@@ -219,6 +229,7 @@
   function chooseRecord(recordId) {
     const record = page.org.records.find((r) => r.id === recordId);
     ensureOption($("record"), recordId, record ? `${record.module} · ${record.name} (${recordId})` : recordId);
+    syncModule();
     runExplain();
   }
 
@@ -230,8 +241,14 @@
     const recordId = $("record").value;
     if (!callerId || !recordId) return;
     const record = page.org.records.find((r) => r.id === recordId);
-    const params = { org: page.org.id, caller: callerId, record: recordId, module: record?.module };
+    const module = $("module").value.trim() || record?.module;
+    const params = { org: page.org.id, caller: callerId, record: recordId, module };
     if ($("email-type").value) params.type = $("email-type").value;
+    await explainWith(params);
+  }
+
+  async function explainWith(params) {
+    const recordId = params.record;
     setStatus("Explaining…");
     try {
       const doc = await api("explain", params);
@@ -349,27 +366,142 @@
     );
   }
 
-  // --- requests -------------------------------------------------------------------------------
+  // --- requests: the journal (GET /__emailshare/requests), refreshed every 2 s --------------
 
-  async function refreshRequests() {
+  const REFRESH_MS = 2000;
+  const journal = { entries: [], signature: "", open: null, busy: false, timer: null };
+
+  function journalParams() {
+    const params = { limit: 100 };
+    const path = $("rq-path").value.trim();
+    if (path) params[path.startsWith("/") ? "path" : "path_contains"] = path;
+    params.method = $("rq-method").value;
+    params.status = $("rq-status").value.trim();
+    params.caller = $("rq-caller").value.trim();
+    return params;
+  }
+
+  async function refreshRequests(event) {
+    if (event) event.preventDefault();
+    if (journal.busy) return;
+    journal.busy = true;
     try {
-      const doc = await api("requests", { limit: 20 });
-      const items = doc.requests
-        .slice()
-        .reverse()
-        .map((r) =>
-          el(
-            "li",
-            { title: typeof r.response === "string" ? r.response : JSON.stringify(r.response ?? "") },
-            el("span", { class: `badge ${r.status < 400 ? "ok" : "no"}` }, r.status),
-            ` ${r.method} ${r.path}`,
-          ),
-        );
-      $("request-list").replaceChildren(...items);
-      if (!items.length) $("request-list").append(el("li", { class: "muted" }, "None recorded yet."));
+      const doc = await api("requests", journalParams());
+      $("requests-error").hidden = true;
+      journal.entries = doc.requests.slice().reverse(); // newest first
+      const signature = journal.entries.map((e) => e.id + e.status).join(",") + doc.dropped;
+      if (signature !== journal.signature) {
+        journal.signature = signature;
+        renderRequests(doc);
+      }
     } catch (error) {
-      $("request-list").replaceChildren(el("li", { class: "error" }, String(error.message || error)));
+      $("requests-error").textContent = String(error.message || error);
+      $("requests-error").hidden = false;
+    } finally {
+      journal.busy = false;
     }
+  }
+
+  function renderRequests(doc) {
+    const rows = journal.entries.map((e) =>
+      el(
+        "tr",
+        {
+          dataset: { requestId: e.id, status: e.status },
+          class: journal.open && journal.open.id === e.id ? "selected" : "",
+          title: "Open the whole exchange",
+          onclick: () => openExchange(e),
+        },
+        el("td", {}, e.time.slice(11, 23)),
+        el("td", {}, e.method),
+        el("td", { class: "path" }, e.url),
+        el("td", {}, el("span", { class: `badge ${e.status < 400 ? "ok" : "no"}` }, e.status)),
+        el("td", { class: "id" }, e.user_id ?? "—"),
+        el("td", {}, e.duration_ms.toFixed(1)),
+        el("td", { class: "id" }, e.id),
+      ),
+    );
+    fillTable($("requests-table"), rows);
+    const dropped = doc.dropped ? `, ${doc.dropped} dropped by this worker` : "";
+    $("requests-count").textContent = `${rows.length} shown, the newest first (the journal keeps ${doc.kept})${dropped}`;
+  }
+
+  function headerRows(headers) {
+    return headers.map(([name, value]) => el("tr", {}, el("td", {}, name), el("td", {}, value)));
+  }
+
+  function sizeNote(text, size) {
+    const kept = new TextEncoder().encode(text).length;
+    return size > kept ? `\n… (${size} bytes in all; the first ${kept} kept)` : "";
+  }
+
+  function openExchange(entry) {
+    journal.open = entry;
+    for (const row of $("requests-table").tBodies[0].rows) {
+      row.classList.toggle("selected", row.dataset.requestId === entry.id);
+    }
+    $("exchange-line").textContent = `${entry.method} ${entry.url}`;
+    const status = $("exchange-status");
+    status.textContent = `HTTP ${entry.status}`;
+    status.className = `badge ${entry.status < 400 ? "ok" : "no"}`;
+    const caller = entry.user_id ? `caller ${entry.user_id} of org ${entry.org_id}` : "no known caller";
+    $("exchange-meta").textContent =
+      `${entry.time} · ${entry.duration_ms} ms · request id ${entry.id} · ${caller} · served by ${entry.server}`;
+    fillTable($("exchange-request-headers"), headerRows(entry.request_headers));
+    fillTable($("exchange-response-headers"), headerRows(entry.response_headers));
+    $("exchange-request-body").textContent =
+      (entry.request_body || "(no body)") + sizeNote(entry.request_body, entry.request_size);
+    $("exchange-response-body").textContent =
+      (entry.response_body || "(no body)") + sizeNote(entry.response_body, entry.response_size);
+    const explain = $("exchange-explain");
+    explain.hidden = !entry.explain;
+    explain.title = entry.explain ? "The explain view for this caller, module and record" : "";
+    $("exchange").hidden = false;
+  }
+
+  // Explain exactly the request that was made: its caller, org, module as the URL wrote it,
+  // record, and for an emails list its type and owner_id.
+  async function explainRequest() {
+    const params = journal.open && journal.open.explain;
+    if (!params) return;
+    if (!page.org || page.org.id !== params.org) await openOrg(params.org);
+    if (!page.org || page.org.id !== params.org) return; // openOrg said why
+    ensureOption($("caller"), params.caller, `${userLabel(params.caller)} (${params.caller})`);
+    const record = page.org.records.find((r) => r.id === params.record);
+    ensureOption($("record"), params.record, record ? `${record.module} · ${record.name} (${record.id})` : params.record);
+    $("module").value = params.module;
+    if (params.type) ensureOption($("email-type"), params.type, params.type);
+    else $("email-type").value = "";
+    await explainWith(params);
+    $("explain").scrollIntoView({ block: "start" });
+  }
+
+  async function clearRequests() {
+    try {
+      const response = await fetch(new URL("requests", API), {
+        method: "DELETE",
+        headers: { [HEADER]: page.key },
+        cache: "no-store",
+      });
+      if (!response.ok) throw new ApiError(`HTTP ${response.status}`);
+      journal.open = null;
+      $("exchange").hidden = true;
+      await refreshRequests();
+    } catch (error) {
+      $("requests-error").textContent = String(error.message || error);
+      $("requests-error").hidden = false;
+    }
+  }
+
+  function autoRefresh() {
+    if (journal.timer !== null) clearInterval(journal.timer);
+    journal.timer = null;
+    if ($("rq-auto").checked && page.key) journal.timer = setInterval(refreshRequests, REFRESH_MS);
+  }
+
+  function startRequests() {
+    refreshRequests();
+    autoRefresh();
   }
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -377,7 +509,16 @@
     $("explain-form").addEventListener("submit", runExplain);
     $("user-filter").addEventListener("input", renderUsers);
     $("record-filter").addEventListener("input", renderRecords);
-    $("refresh-requests").addEventListener("click", refreshRequests);
+    $("record").addEventListener("change", syncModule);
+    $("requests-filter").addEventListener("submit", refreshRequests);
+    for (const id of ["rq-path", "rq-status", "rq-caller"]) {
+      $(id).addEventListener("change", () => { journal.signature = ""; refreshRequests(); });
+    }
+    $("rq-method").addEventListener("change", () => { journal.signature = ""; refreshRequests(); });
+    $("rq-auto").addEventListener("change", autoRefresh);
+    $("rq-clear").addEventListener("click", clearRequests);
+    $("exchange-close").addEventListener("click", () => { journal.open = null; $("exchange").hidden = true; });
+    $("exchange-explain").addEventListener("click", explainRequest);
     $("text-section").addEventListener("toggle", showText);
   });
 })();
