@@ -29,10 +29,10 @@ from emailshare.domain.errors import (
 )
 from emailshare.service import admin, explain_emails, explain_layout, mailsync
 from emailshare.service import explain as explaining
-from emailshare.service.fixtures import parse_id, write_fixture
+from emailshare.service.fixtures import limits, parse_id, write_fixture
 from emailshare.service.mailports import MailboxStore
 
-MAX_FIXTURE = 16 * 1024 * 1024
+MAX_FIXTURE = limits.DOCUMENT_BYTES.value  # one table of limits: service/fixtures/limits.py
 HEADER = "x-emailshare-admin-key"
 
 

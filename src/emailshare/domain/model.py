@@ -130,8 +130,10 @@ class Org:
         """The roles above ``role_id``, nearest first (the fixture loader rejects cycles)."""
         parents = {r.id: r.reports_to for r in self.roles}
         chain: list[int] = []
+        seen: set[int] = set()  # a set, not the list: linear in the depth
         current = parents.get(role_id) if role_id is not None else None
-        while current is not None and current not in chain:
+        while current is not None and current not in seen:
             chain.append(current)
+            seen.add(current)
             current = parents.get(current)
         return chain

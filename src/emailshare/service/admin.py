@@ -3,6 +3,8 @@ mint tokens, readiness."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,7 +15,7 @@ from emailshare.domain.views import OrgSummary
 from emailshare.mail import vault
 from emailshare.mail.vault import SecretKey
 from emailshare.service import mailsync
-from emailshare.service.fixtures import parse_fixture, parse_text, read_document
+from emailshare.service.fixtures import limits, parse_fixture, parse_text, read_document
 from emailshare.service.ports import FixtureStore, Health
 
 
@@ -45,24 +47,44 @@ def sealed(orgs: Sequence[Org], key: SecretKey | None = None) -> list[Org]:
     return mailsync.seal(orgs, key)
 
 
+# One document parsed at a time per process: a parse holds the document and its values in
+# memory (a few times its bytes), so concurrent loads queue here, on a worker thread, rather
+# than multiply that.
+_PARSING = threading.Lock()
+
+
+def _parse_file(path: str, key: SecretKey | None) -> list[Org]:
+    with _PARSING:
+        return sealed(parse_fixture(read_document(path)), key)
+
+
+def _parse_raw(raw: bytes) -> list[Org]:
+    limits.check_bytes(len(raw))
+    with _PARSING:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FixtureError(f"not UTF-8: {exc}") from None
+        return sealed(parse_fixture(parse_text(text)))
+
+
 async def load_file(
     store: FixtureStore, path: str, now: int, key: SecretKey | None = None
 ) -> LoadSummary:
-    """Validate a fixture file wholly, then load it in one transaction."""
-    orgs = sealed(parse_fixture(read_document(path)), key)
+    """Validate a fixture file wholly, then load it in one transaction. Reading and
+    validating run on a thread, so the event loop keeps serving meanwhile."""
+    orgs = await asyncio.to_thread(_parse_file, path, key)
     await store.replace_orgs(orgs, now)
     return summarise(orgs)
 
 
 async def load_document(store: FixtureStore, raw: bytes, now: int) -> LoadSummary:
     """Validate a fixture document (UTF-8 JSON or YAML) wholly, then load it; ``now`` is when
-    its tokens' lifetimes start (the settings' clock). Client ids and tokens held by other
-    orgs are found inside the store's transaction."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FixtureError(f"not UTF-8: {exc}") from None
-    orgs = sealed(parse_fixture(parse_text(text)))
+    its tokens' lifetimes start (the settings' clock). Parsing and validating run on a thread
+    (a worker keeps answering while a large document loads: docs/reliability.md, "Loads");
+    the rows are written in batches on the store's own thread. Client ids and tokens held by
+    others are found inside the store's transaction, before any row is written."""
+    orgs = await asyncio.to_thread(_parse_raw, raw)
     await store.replace_orgs(orgs, now)
     return summarise(orgs)
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
 from emailshare.domain.model import Org
+from emailshare.domain.roles import Span, number_roles
 from emailshare.domain.tokens import token_hash
 from emailshare.storage.common import INSERT_ACCESS_TOKEN
 from emailshare.storage.db import Database, Params, Tx
@@ -29,8 +30,9 @@ Progress = Callable[[int, str], None]
 INSERT_ORG = "INSERT INTO orgs (id, name) VALUES (?, ?)"
 INSERT_DATA_SHARING = "INSERT INTO data_sharing (org_id, module, level) VALUES (?, ?, ?)"
 INSERT_CUSTOM_MODULE = "INSERT INTO custom_modules (org_id, name_fold, api_name) VALUES (?, ?, ?)"
-INSERT_ROLE = "INSERT INTO roles (org_id, id, name, reports_to) VALUES (?, ?, ?, ?)"
-INSERT_ROLE_ANCESTOR = "INSERT INTO role_ancestors (org_id, role_id, ancestor_id) VALUES (?, ?, ?)"
+INSERT_ROLE = "INSERT INTO roles (org_id, id, name, reports_to, lo, hi) VALUES (?, ?, ?, ?, ?, ?)"
+# A role reached from no root (a cycle: the parser refuses it) is above and below no role.
+_UNREACHED = Span(-1, -2, 0)
 INSERT_USER = (
     "INSERT INTO users (org_id, id, name, name_key, email, status, profile, role_id,"
     " mailbox_protocol, mailbox_address, mailbox_enabled, email_sharing)"
@@ -76,18 +78,24 @@ async def replace_org(tx: Tx, org: Org, now: int, progress: Progress | None = No
     org's emails and mailbox servers are written by their own modules (``email_rows``,
     ``mailboxes``).
     """
-    await tx.execute("DELETE FROM orgs WHERE id = ?", (org.id,))
+    # The org's old rows go by cascade, which for a large org takes a while: executemany runs
+    # on the store's writer thread (SQLite), so the loop serves meanwhile.
+    await tx.executemany("DELETE FROM orgs WHERE id = ?", [(org.id,)])
     await tx.execute(INSERT_ORG, (org.id, org.name))
     o = org.id
+    spans = number_roles(org.roles)
     await insert_many(
         tx, INSERT_DATA_SHARING, ((o, m, lvl.value) for m, lvl in org.data_sharing.items())
     )
     await insert_many(tx, INSERT_CUSTOM_MODULE, ((o, m.casefold(), m) for m in org.custom_modules))
-    await insert_many(tx, INSERT_ROLE, ((o, r.id, r.name, r.reports_to) for r in org.roles))
     await insert_many(
         tx,
-        INSERT_ROLE_ANCESTOR,
-        ((o, r.id, a) for r in org.roles for a in org.role_ancestors(r.id)),
+        INSERT_ROLE,
+        (
+            (o, r.id, r.name, r.reports_to, span.lo, span.hi)
+            for r in org.roles
+            for span in (spans.get(r.id, _UNREACHED),)
+        ),
     )
     users = (
         (

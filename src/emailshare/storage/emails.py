@@ -196,8 +196,10 @@ class EmailStore:
         if not record_ids or not kind_list:
             return {}
         sql = (
-            "SELECT o.id, EXISTS (SELECT 1 FROM role_ancestors a"
-            "   WHERE a.org_id = o.org_id AND a.role_id = o.role_id AND a.ancestor_id = ?)"
+            "SELECT o.id, EXISTS (SELECT 1 FROM roles ro"
+            "   JOIN roles rc ON rc.org_id = ro.org_id AND rc.id = ?"
+            "   WHERE ro.org_id = o.org_id AND ro.id = o.role_id"
+            "   AND rc.lo < ro.lo AND ro.lo <= rc.hi)"
             " FROM users o WHERE o.org_id = ? AND o.id IN (SELECT e.owner_id FROM emails e"
             f" WHERE e.org_id = ? AND e.record_id IN ({marks(record_ids)})"
             f" AND e.kind IN ({marks(kind_list)}))"

@@ -41,9 +41,10 @@ _RECORD_ACCESS = (
     "SELECT r.owner_id,"
     " EXISTS (SELECT 1 FROM record_shares s"
     "   WHERE s.org_id = r.org_id AND s.record_id = r.id AND s.user_id = ?),"
-    " EXISTS (SELECT 1 FROM users o JOIN role_ancestors a"
-    "   ON a.org_id = o.org_id AND a.role_id = o.role_id"
-    "   WHERE o.org_id = r.org_id AND o.id = r.owner_id AND a.ancestor_id = ?),"
+    " EXISTS (SELECT 1 FROM users o"
+    "   JOIN roles ro ON ro.org_id = o.org_id AND ro.id = o.role_id"
+    "   JOIN roles rc ON rc.org_id = o.org_id AND rc.id = ?"
+    "   WHERE o.org_id = r.org_id AND o.id = r.owner_id AND rc.lo < ro.lo AND ro.lo <= rc.hi),"
     " (SELECT d.level FROM data_sharing d WHERE d.org_id = r.org_id AND d.module = r.module)"
     " FROM records r WHERE r.org_id = ? AND r.id = ? AND r.module = ? AND r.deleted = 0"
 )

@@ -96,7 +96,7 @@ def test_insert_many_writes_in_batches_and_reports_each(tmp_path: Path) -> None:
                 written = await bulk.insert_many(
                     tx,
                     bulk.INSERT_ROLE,
-                    ((1, 10 + i, f"Role {i}", None) for i in range(bulk.BATCH + 5)),
+                    ((1, 10 + i, f"Role {i}", None, i, i) for i in range(bulk.BATCH + 5)),
                     lambda n, label: seen.append((n, label)),
                     "roles",
                 )
