@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import httpx
 
 from emailshare.testing import free_port, running_app, stop_group, wait_for_port
-from tests.mail.conftest import CARL, DORA, LEAD, LEAD_ID, WILL, Env, token
+from tests.mail.conftest import CARL, DORA, LEAD, LEAD_ID, PAT, WILL, Env, token
 
 PATH = f"/crm/v8/Leads/{LEAD_ID}/Emails"
 
@@ -39,17 +39,21 @@ def test_synced_email_listed_for_exactly_the_allowed_callers(env: Env) -> None:
     d.append("will@acme.test", mail("Pour Will — ünïcode", f"Zoë <{LEAD}>", "will@acme.test"))
     d.append("dora@acme.test", mail("Pour Dora", f"Zoë <{LEAD}>", "dora@acme.test"))
     d.append("dora@acme.test", mail("Not the lead", "x@else.test", "dora@acme.test"))
-    env.connect(WILL, "will@acme.test")
-    env.connect(DORA, "dora@acme.test", port="imaps", security="tls")
-    assert "2 mailboxes: 3 new" in env.sync()
+    d.deliver("pat@acme.test", mail("Pour Pat", f"Zoë <{LEAD}>", "pat@acme.test"))
+    env.connect(WILL, "will@acme.test")  # IMAP
+    env.connect(DORA, "dora@acme.test", port="imaps", security="tls")  # IMAP over TLS
+    env.connect(PAT, "pat@acme.test", port="pop3")  # POP3
+    assert "3 mailboxes: 4 new" in env.sync()
     with running_app(db_url=env.db) as app:
-        # Will shares publicly, Dora privately; Carl has no mailbox.
-        assert subjects(app.client, WILL) == ["Pour Will — ünïcode"]
-        assert subjects(app.client, DORA) == ["Pour Dora", "Pour Will — ünïcode"]
+        # Will and Pat share publicly, Dora privately; Carl has no mailbox.
+        assert subjects(app.client, WILL) == ["Pour Pat", "Pour Will — ünïcode"]
+        assert subjects(app.client, PAT) == ["Pour Pat", "Pour Will — ünïcode"]
+        assert subjects(app.client, DORA) == ["Pour Dora", "Pour Pat", "Pour Will — ünïcode"]
         assert subjects(app.client, CARL) is None
-        one = app.client.get(
+        listed = app.client.get(
             PATH, headers={"Authorization": f"Zoho-oauthtoken {token(WILL)}"}
-        ).json()["Emails"][0]
+        ).json()["Emails"]
+        [one] = [e for e in listed if e["owner"]["id"] == str(WILL)]  # his own, to open
         assert one["from"] == {"user_name": "Zoë", "email": LEAD}
         assert one["time"] == "2026-12-01T09:30:00+05:30"
         assert one["sent"] is False
