@@ -17,7 +17,7 @@ from emailshare.service.emails import EmailReads
 from emailshare.service.mailports import MailboxStore
 from emailshare.service.ports import JournalStore, Store
 from emailshare.storage import migrate
-from emailshare.storage.db import connect
+from emailshare.storage.db import Database, connect, sqlite_path
 from emailshare.storage.emails import EmailStore
 from emailshare.storage.journal import JournalTable
 from emailshare.storage.mailboxes import MailboxRepo
@@ -58,10 +58,39 @@ async def open_store(db_url: str, pool_size: int = 8) -> AsyncIterator[SQLStore]
         await db.close()
 
 
+def journal_url(db_url: str) -> str | None:
+    """Where a SQLite store keeps its request journal: a file of its own beside the store
+    (``<store>.requests``; in memory for an in-memory store), so that the journal's commits
+    never move the version the answer caches watch (every commit to the store's file does,
+    ``storage.db``) nor make the store's reader drop its page cache. None on PostgreSQL,
+    whose journal is the store's own ``journal`` table (its writes bump nothing)."""
+    if not db_url.startswith("sqlite:"):
+        return None
+    path = sqlite_path(db_url)
+    return "sqlite:///:memory:" if path == ":memory:" else f"sqlite:///{path}.requests"
+
+
+@contextlib.asynccontextmanager
+async def _journal_db(settings: Settings, store_db: Database) -> AsyncIterator[Database]:
+    url = journal_url(settings.db_url) if settings.admin_key else None
+    if url is None:
+        yield store_db
+        return
+    db = await connect(url)
+    try:
+        await migrate.upgrade(db)  # the same schema: only its journal tables are used
+        yield db
+    finally:
+        await db.close()
+
+
 @contextlib.asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Open the store named by the settings and build the caches around it."""
-    async with open_store(settings.db_url, settings.pool_size) as store:
+    async with (
+        open_store(settings.db_url, settings.pool_size) as store,
+        _journal_db(settings, store.db) as journal_db,
+    ):
         db = store.db
         callers: CallerCache = BoundedCache(settings.cache_size)
         answers: AnswerCache = BoundedCache(
@@ -79,6 +108,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             answers,
             freshness,
             publics_cache,
-            JournalTable(db),
+            JournalTable(journal_db),
             MailboxRepo(db),
         )

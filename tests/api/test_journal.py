@@ -302,3 +302,25 @@ def test_one_journal_for_every_worker(tmp_path: Path) -> None:
         for c in clients:
             c.close()
         srv.stop()
+
+
+def test_the_journal_never_empties_the_answer_caches(tmp_path: Path) -> None:
+    """The journal's writes leave the cached answers be (on SQLite its file is its own)."""
+    from emailshare.config import Settings
+
+    db_url = db_url_for(tmp_path)
+    with InProcess(fixture=ACME_FIXTURE, settings=Settings(db_url=db_url, admin_key=KEY)) as app:
+
+        def hits() -> int:
+            stats = app.client.get("/__emailshare/stats", headers=ADMIN).json()
+            return int(stats["cache_hits"])
+
+        app.client.get(DETAILS, headers=auth(WILL))  # computed, then cached
+        journal(app.client)  # the journal is written
+        before = hits()
+        for _ in range(3):
+            app.client.get(DETAILS, headers=auth(WILL))
+            assert journal(app.client, limit="1")[0]["status"] == 200  # written each time
+        assert hits() == before + 3
+        if db_url.startswith("sqlite:"):
+            assert Path(db_url.removeprefix("sqlite:///") + ".requests").exists()

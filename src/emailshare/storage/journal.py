@@ -1,10 +1,9 @@
 """The SQL of the request journal (migration 0011): entries written in batches, read filtered.
 
 :class:`JournalTable` implements ``service.ports.JournalStore``. One table for every worker of
-every instance on the store. Its writes do not bump the store's version (``bump=False``), so
-on PostgreSQL they leave the answer caches alone; on SQLite any commit moves the version the
-caches watch (``storage.db``), which is why the service writes in batches
-(docs/observability.md, "What the journal costs").
+every instance on the store (on SQLite, in a file of its own beside the store:
+``bootstrap.journal_url``). Its writes do not bump the store's version (``bump=False``), so
+they never empty the answer caches (docs/observability.md, "The request journal").
 """
 
 from __future__ import annotations

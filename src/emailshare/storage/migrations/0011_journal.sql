@@ -1,6 +1,7 @@
 -- The request journal of the admin API (api/journal.py, service/journal.py, storage/journal.py;
 -- docs/observability.md): every worker of every instance writes its requests here, so one
--- journal shows them all. Bounded: each write keeps the newest --request-log-size entries.
+-- journal shows them all. A SQLite store keeps it in a file of its own beside the store
+-- (bootstrap.journal_url), so that its commits never move the version the caches watch. Bounded: each write keeps the newest --request-log-size entries.
 -- Secrets never reach it: headers, query and bodies are redacted before they are written.
 
 -- seq: the order entries were written in, from the counter below (one counter row, so the
