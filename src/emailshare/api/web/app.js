@@ -88,6 +88,7 @@
       $("main").hidden = false;
       setStatus(`Connected: ${doc.orgs.length} org${doc.orgs.length === 1 ? "" : "s"}.`);
       startRequests();
+      refreshMailboxes();
     } catch (error) {
       $("main").hidden = true;
       setStatus(error instanceof ApiError ? error.message : String(error), true);
@@ -504,6 +505,49 @@
     autoRefresh();
   }
 
+  // --- mailboxes ------------------------------------------------------------------------------
+  // Every mailbox with a real server and how its syncing goes (docs/mailboxes.md). The admin
+  // API never answers a password: only the server's host, port, security and login name.
+
+  function utc(when) {
+    return when ? when.replace("T", " ").replace(/(\.\d+)?(Z|[+-]00:00)$/, "") : "—";
+  }
+
+  async function refreshMailboxes() {
+    try {
+      const doc = await api("mailboxes");
+      $("mailboxes-error").hidden = true;
+      renderMailboxes(doc.mailboxes);
+    } catch (error) {
+      $("mailboxes-error").textContent = String(error.message || error);
+      $("mailboxes-error").hidden = false;
+    }
+  }
+
+  function renderMailboxes(boxes) {
+    const rows = boxes.map((m) =>
+      el(
+        "tr",
+        { dataset: { org: m.org, user: m.user }, class: m.last_error ? "failing" : "" },
+        el("td", { class: "id" }, m.org),
+        el("td", { class: "id" }, m.user),
+        el("td", {}, m.address),
+        el("td", {}, m.protocol),
+        el("td", { class: "server" }, `${m.server.host}:${m.server.port}`),
+        el("td", {}, m.server.security),
+        el("td", {}, m.server.login),
+        el("td", { class: "last-sync" }, m.last_sync ? utc(m.last_sync) : "never"),
+        el("td", { class: "emails" }, m.emails),
+        el("td", { class: "last-error" }, m.last_error ? badge(false, "", m.last_error) : badge(true, "ok")),
+        el("td", { class: "error-at" }, utc(m.last_error_at)),
+        el("td", { class: "next-try" }, m.next_try ? `${utc(m.next_try)} (${m.failures} failed)` : "—"),
+      ),
+    );
+    fillTable($("mailboxes-table"), rows);
+    const failing = boxes.filter((m) => m.last_error).length;
+    $("mailboxes-count").textContent = `${boxes.length} with a server, ${failing} failing`;
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     $("key-form").addEventListener("submit", connect);
     $("explain-form").addEventListener("submit", runExplain);
@@ -520,5 +564,6 @@
     $("exchange-close").addEventListener("click", () => { journal.open = null; $("exchange").hidden = true; });
     $("exchange-explain").addEventListener("click", explainRequest);
     $("text-section").addEventListener("toggle", showText);
+    $("mb-refresh").addEventListener("click", refreshMailboxes);
   });
 })();
