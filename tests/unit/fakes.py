@@ -41,6 +41,7 @@ DAY = 86_400
 MAX_SHARERS = 51  # the ports answer one more than an answer holds
 MAX_REFRESH_PER_USER = 20
 MAX_ACCESS_PER_REFRESH = 15
+MAX_ACCESS_PER_CLIENT_ORG = 15
 
 
 @dataclass
@@ -358,12 +359,20 @@ class FakeOAuthTx:
         self._s.access[access_hash] = AccessToken(
             grant, expires_at, refresh_hash, self._store._next()
         )
+        for h in [h for h, t in self._s.access.items() if t.expires_at <= now]:
+            del self._s.access[h]
         if refresh_hash is None:
+            key = (grant.client_id, grant.org_id)
+            mine = sorted(
+                (t.issued, h)
+                for h, t in self._s.access.items()
+                if t.refresh_hash is None and (t.grant.client_id, t.grant.org_id) == key
+            )
+            for _, old in mine[:-MAX_ACCESS_PER_CLIENT_ORG]:
+                del self._s.access[old]
             return
         live = sorted(
-            (t.issued, h)
-            for h, t in self._s.access.items()
-            if t.refresh_hash == refresh_hash and t.expires_at > now
+            (t.issued, h) for h, t in self._s.access.items() if t.refresh_hash == refresh_hash
         )
         for _, old in live[:-MAX_ACCESS_PER_REFRESH]:
             del self._s.access[old]

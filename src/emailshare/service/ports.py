@@ -135,7 +135,9 @@ class OAuthTx(Protocol):
     async def add_access_token(
         self, access_hash: str, grant: Grant, expires_at: int, refresh_hash: str | None, now: int
     ) -> None:
-        """Store an access token; past 15 live ones for its refresh token, the oldest die."""
+        """Store an access token; past 15 for its refresh token, or (without one: a
+        client-credentials token) for its client and org, the oldest die; expired access
+        tokens and grant codes are purged (a bounded batch per write)."""
         ...
 
     async def revoke_refresh(self, refresh_hash: str) -> bool:
@@ -162,7 +164,9 @@ class OAuthTx(Protocol):
         user_id: int,
         scopes: str,
         expires_at: int,
-    ) -> None: ...
+    ) -> None:
+        """Store a grant code; past 10 unused ones of the client for the user, the oldest die."""
+        ...
 
 
 class OAuthStore(UserOrgs, Protocol):

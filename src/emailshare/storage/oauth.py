@@ -10,6 +10,18 @@ from emailshare.storage.db import Tx
 
 MAX_ACCESS_PER_REFRESH = 15
 MAX_REFRESH_PER_USER = 20
+MAX_ACCESS_PER_CLIENT_ORG = 15  # client-credentials tokens (no refresh token) per client and org
+MAX_GRANT_CODES_PER_USER = 10  # unused grant codes per client, org and user
+PURGE_BATCH = 64  # expired rows removed per token write: more than each write adds
+
+_PURGE_ACCESS = (
+    "DELETE FROM access_tokens WHERE token_hash IN (SELECT token_hash FROM access_tokens"
+    " WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
+)
+_PURGE_CODES = (
+    "DELETE FROM grant_codes WHERE code_hash IN (SELECT code_hash FROM grant_codes"
+    " WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
+)
 
 
 async def client(q: Queryable, client_id: str) -> OAuthClient | None:
@@ -38,14 +50,37 @@ async def add_client(
     )
 
 
+async def purge_expired(tx: Tx, now: int) -> None:
+    """Remove up to ``PURGE_BATCH`` expired access tokens and as many expired grant codes.
+
+    Run by every token write, so expired rows never pile up: each write adds one row and may
+    remove 64. A bounded batch in expiry order keeps each write's cost flat and makes
+    concurrent purges take their row locks in one order (no deadlock on PostgreSQL).
+    """
+    await tx.execute(_PURGE_ACCESS, (now, PURGE_BATCH))
+    await tx.execute(_PURGE_CODES, (now, PURGE_BATCH))
+
+
 async def add_grant_code(
     tx: Tx, code_hash: str, client_id: str, org_id: int, user_id: int, scopes: str, expires_at: int
 ) -> None:
+    """Store a grant code; past 10 unused ones of the client for the user, the oldest die."""
+    await purge_expired(tx, int(time.time()))
     await tx.execute(
         "INSERT INTO grant_codes (code_hash, client_id, org_id, user_id, scopes,"
-        " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (code_hash, client_id, org_id, user_id, scopes, expires_at),
+        " expires_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (code_hash, client_id, org_id, user_id, scopes, expires_at, time.time_ns()),
     )
+    where = "client_id = ? AND org_id = ? AND user_id = ?"
+    cutoff = await tx.fetchone(
+        "SELECT seq FROM grant_codes WHERE " + where + " ORDER BY seq DESC LIMIT 1 OFFSET ?",
+        (client_id, org_id, user_id, MAX_GRANT_CODES_PER_USER - 1),
+    )
+    if cutoff is not None:
+        await tx.execute(
+            "DELETE FROM grant_codes WHERE " + where + " AND seq < ?",
+            (client_id, org_id, user_id, cutoff[0]),
+        )
 
 
 async def take_grant_code(tx: Tx, code_hash: str) -> Grant | None:
@@ -104,7 +139,9 @@ async def add_refresh_token(tx: Tx, refresh_hash: str, grant: Grant, now: int) -
 async def add_access_token(
     tx: Tx, access_hash: str, grant: Grant, expires_at: int, refresh_hash: str | None, now: int
 ) -> None:
-    """Store an access token; past 15 live ones for its refresh token, the oldest die."""
+    """Store an access token; past 15 for its refresh token, or (a client-credentials token,
+    without one) for its client and org, the oldest die. Expired rows are purged first."""
+    await purge_expired(tx, now)
     await insert_access_token(
         tx,
         access_hash,
@@ -116,10 +153,8 @@ async def add_access_token(
         grant.client_id,
     )
     if refresh_hash is None:
+        await _cap_client_tokens(tx, grant.client_id, grant.org_id)
         return
-    await tx.execute(
-        "DELETE FROM access_tokens WHERE refresh_hash = ? AND expires_at <= ?", (refresh_hash, now)
-    )
     cutoff = await tx.fetchone(
         "SELECT seq FROM access_tokens WHERE refresh_hash = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
         (refresh_hash, MAX_ACCESS_PER_REFRESH - 1),
@@ -128,6 +163,21 @@ async def add_access_token(
         await tx.execute(
             "DELETE FROM access_tokens WHERE refresh_hash = ? AND seq < ?",
             (refresh_hash, cutoff[0]),
+        )
+
+
+async def _cap_client_tokens(tx: Tx, client_id: str, org_id: int) -> None:
+    """Keep the newest ``MAX_ACCESS_PER_CLIENT_ORG`` client-credentials tokens of a client in
+    an org (the index ``access_tokens_by_client`` serves both statements)."""
+    where = "client_id = ? AND org_id = ? AND refresh_hash IS NULL"
+    cutoff = await tx.fetchone(
+        "SELECT seq FROM access_tokens WHERE " + where + " ORDER BY seq DESC LIMIT 1 OFFSET ?",
+        (client_id, org_id, MAX_ACCESS_PER_CLIENT_ORG - 1),
+    )
+    if cutoff is not None:
+        await tx.execute(
+            "DELETE FROM access_tokens WHERE " + where + " AND seq < ?",
+            (client_id, org_id, cutoff[0]),
         )
 
 
