@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from emailshare import options
 from emailshare.domain.mailserver import MailServer, Security, SyncState
+from emailshare.domain.numbers import parse_id, parse_int
 from emailshare.mail import files, vault
 from emailshare.mail.clients import Clients
 from emailshare.mail.connect import ClientSettings
@@ -45,15 +46,17 @@ def _with_repo(db_url: str, work: Callable[[MailboxRepo], Awaitable[T]]) -> T:
 
 
 def _id(text: str) -> int:
-    if not text.isdigit() or len(text) > 19:
+    value = parse_id(text)
+    if value is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a Zoho id (1 to 19 digits)")
-    return int(text)
+    return value
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    value = parse_int(text, 1, 65535)
+    if value is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port")
-    return int(text)
+    return value
 
 
 def key_option(p: argparse.ArgumentParser) -> None:

@@ -27,9 +27,10 @@ from emailshare.domain.errors import (
     InvalidUrlPattern,
     ZohoError,
 )
+from emailshare.domain.numbers import parse_id
 from emailshare.service import admin, explain_emails, explain_layout, mailsync
 from emailshare.service import explain as explaining
-from emailshare.service.fixtures import limits, parse_id, write_fixture
+from emailshare.service.fixtures import limits, write_fixture
 from emailshare.service.mailports import MailboxStore
 
 MAX_FIXTURE = limits.DOCUMENT_BYTES.value  # one table of limits: service/fixtures/limits.py

@@ -8,6 +8,7 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 
 from emailshare.domain.errors import InvalidData, LimitExceeded
+from emailshare.domain.numbers import parse_int
 
 MAX_BODY = 64 * 1024  # a 200-id bulk body is under 5 KiB
 MAX_DEPTH = 32
@@ -21,7 +22,7 @@ async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes:
     malformed chunk, fewer bytes than declared) is ``INVALID_DATA``, not a server error.
     """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+    if declared is not None and (parse_int(declared) or 0) > limit:
         raise LimitExceeded({"max_bytes": limit}, "the request body is too large")
     chunks: list[bytes] = []
     size = 0

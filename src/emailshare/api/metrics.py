@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emailshare.domain.errors import InvalidRequestMethod, InvalidUrlPattern
+from emailshare.domain.numbers import parse_int
 
 METRICS_KEY = "emailshare.metrics"  # scope key: this app's Metrics, for the endpoint
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -159,7 +160,7 @@ def _forget_dead_workers(directory: str) -> None:
     """Mark dead the workers that exited without saying so (killed): their live gauges go."""
     for path in glob.glob(os.path.join(directory, "gauge_live*_*.db")):
         pid = os.path.basename(path).rsplit("_", 1)[-1].removesuffix(".db")
-        if not pid.isdigit():
+        if parse_int(pid) is None:
             continue
         try:
             os.kill(int(pid), 0)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from emailshare.api import body, routes, wire
 from emailshare.config import Settings
 from emailshare.domain.errors import InvalidClient, InvalidRequestMethod
+from emailshare.domain.numbers import parse_int
 from emailshare.service import oauth
 
 MAX_FIELDS = 32
@@ -26,7 +27,7 @@ async def _params(request: Request) -> dict[str, str] | None:
         return None
     if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         declared = request.headers.get("content-length")
-        if declared is None or not declared.isdigit() or int(declared) > body.MAX_BODY:
+        if declared is None or parse_int(declared, 0, body.MAX_BODY) is None:
             await body.read_limited(request)  # refuses an oversized or unbounded body
         try:
             async with request.form(

@@ -25,6 +25,7 @@ from emailshare.client.email_models import (
     Party,
 )
 from emailshare.client.wire import ShapeError, _list, _object, id_text
+from emailshare.domain.numbers import parse_int
 
 EMAILS_KEY = "Emails"
 PER_PAGE = 10
@@ -116,7 +117,7 @@ def _attachments(obj: Mapping[str, Any]) -> list[Attachment]:
             Attachment(
                 id=_opt_text(entry, "id") or "",
                 name=_opt_text(entry, "name") or "",
-                size=int(size) if isinstance(size, int | str) and str(size).isdigit() else None,
+                size=parse_int(str(size)) if isinstance(size, int | str) else None,
             )
         )
     return out
@@ -157,8 +158,9 @@ def _int(obj: Mapping[str, Any], key: str, default: int) -> int:
         return default
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+    parsed = parse_int(value) if isinstance(value, str) else None
+    if parsed is not None:
+        return parsed
     raise ShapeError(f"info.{key} must be an integer, not {value!r}")
 
 

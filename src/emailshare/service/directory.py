@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from emailshare.domain import scopes as scope_rules
 from emailshare.domain.errors import InvalidData
+from emailshare.domain.numbers import parse_int
 from emailshare.domain.views import UserInfo
 from emailshare.service.auth import Caller
 from emailshare.service.ports import DirectoryReads
 
 MAX_PER_PAGE = 200  # Zoho's default and maximum
-_NUMBER = re.compile(r"[0-9]{1,9}")  # bounded, so that an offset never overflows the store
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +27,8 @@ class UsersPage:
 def _positive(text: str | None, name: str, default: int, maximum: int) -> int:
     if text is None:
         return default
-    value = int(text) if _NUMBER.fullmatch(text) else 0
-    if not 1 <= value <= maximum:
+    value = parse_int(text, 1, maximum)
+    if value is None:
         raise InvalidData({"param_name": name}, "invalid data")
     return value
 

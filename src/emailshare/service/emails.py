@@ -17,10 +17,10 @@ from emailshare.domain.errors import invalid_message_id, invalid_param
 from emailshare.domain.mail import EmailKind
 from emailshare.domain.model import DataSharing
 from emailshare.domain.modules import Module
+from emailshare.domain.numbers import parse_id
 from emailshare.domain.rules import MailboxFacts, mailbox_decision
 from emailshare.service import email_index
 from emailshare.service.auth import Caller
-from emailshare.service.fixtures import parse_id
 from emailshare.service.ports import RecordLookup
 from emailshare.service.records import readable, record_id_of, require_readable, resolve_module
 

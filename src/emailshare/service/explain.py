@@ -26,8 +26,8 @@ from emailshare.domain.errors import (
 )
 from emailshare.domain.model import Org, Record, Role, Status, User
 from emailshare.domain.modules import Module
+from emailshare.domain.numbers import parse_id
 from emailshare.domain.rules import ReadRule, ShareDecision
-from emailshare.service.fixtures import parse_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,8 @@ from typing import Any
 
 from emailshare.domain.errors import InvalidData
 from emailshare.domain.journal import JournalEntry, JournalQuery
+from emailshare.domain.numbers import parse_id, parse_int
 from emailshare.service.auth import CallerCache
-from emailshare.service.fixtures import parse_id
 from emailshare.service.ports import JournalStore, TokenReads
 
 log = logging.getLogger("emailshare")
@@ -177,7 +177,8 @@ def parse_query(params: Mapping[str, str]) -> tuple[JournalQuery, str | None]:
         if name not in PARAMS:
             raise _bad(name, f"unknown parameter; the filters are {', '.join(sorted(PARAMS))}")
     text = params.get("limit", str(DEFAULT_LIMIT))
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    limit = parse_int(text, 1, MAX_LIMIT)
+    if limit is None:
         raise _bad("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
     status = status_class = None
     status_text = params.get("status")
@@ -185,8 +186,8 @@ def parse_query(params: Mapping[str, str]) -> tuple[JournalQuery, str | None]:
         found = _STATUS_CLASS.fullmatch(status_text)
         if found:
             status_class = int(found.group(1))
-        elif status_text.isdigit() and 100 <= int(status_text) <= 599:
-            status = int(status_text)
+        elif (code := parse_int(status_text, 100, 599)) is not None:
+            status = code
         else:
             raise _bad("status", "status must be a status (404) or a class (4xx)")
     method = params.get("method")
@@ -201,7 +202,7 @@ def parse_query(params: Mapping[str, str]) -> tuple[JournalQuery, str | None]:
                 raise _bad("since", "since must be a time (ISO 8601) or a request id")
             after_id = since_text
     query = JournalQuery(
-        limit=int(text),
+        limit=limit,
         path_prefix=params.get("path") or None,
         path_contains=params.get("path_contains") or None,
         method=method.upper() if method else None,

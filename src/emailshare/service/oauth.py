@@ -21,6 +21,7 @@ from emailshare.domain.errors import (
     InvalidRedirectUri,
     UnsupportedGrantType,
 )
+from emailshare.domain.numbers import parse_id
 from emailshare.domain.tokens import new_access_token, new_secret, same_hash, token_hash
 from emailshare.domain.views import Grant, OAuthClient
 from emailshare.service.ports import OAuthStore
@@ -105,7 +106,9 @@ async def _from_client(
     match = _SOID.fullmatch(params.get("soid", ""))
     if not scopes or match is None:
         raise InvalidClient()
-    org_id = int(match.group(1))
+    org_id = parse_id(match.group(1))
+    if org_id is None:
+        raise InvalidClient()
     if client.org_id is not None and client.org_id != org_id:
         raise InvalidClient()
     async with store.oauth_transaction() as tx:

@@ -13,8 +13,8 @@ from emailshare.domain.errors import (
     no_read_permission,
 )
 from emailshare.domain.modules import Module
+from emailshare.domain.numbers import parse_id
 from emailshare.service.auth import Caller
-from emailshare.service.fixtures import parse_id
 from emailshare.service.ports import ModuleReads, RecordReads
 
 

@@ -26,8 +26,8 @@ from emailshare.domain.errors import (
     ZohoError,
 )
 from emailshare.domain.modules import Module
+from emailshare.domain.numbers import parse_id
 from emailshare.service.auth import Caller
-from emailshare.service.fixtures import parse_id
 from emailshare.service.ports import ShareTx, ShareWrites
 from emailshare.service.records import record_id_of, require_readable, resolve_module
 

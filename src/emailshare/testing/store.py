@@ -82,7 +82,7 @@ def fixture_orgs(source: FixtureSource, base_dirs: Sequence[Path] = ()) -> list[
 
 
 def _user(value: int | str, what: str) -> int:
-    from emailshare.service.fixtures import parse_id
+    from emailshare.domain.numbers import parse_id
 
     parsed = value if isinstance(value, int) else parse_id(value)
     if parsed is None or parsed <= 0:
