@@ -13,8 +13,8 @@ from typing import cast
 from emailshare import cli_mail, cli_serve, options, startup
 from emailshare.config import Settings
 from emailshare.domain.errors import FixtureError
+from emailshare.domain.numbers import parse_id
 from emailshare.service import admin, oauth
-from emailshare.service.fixtures import parse_id
 from emailshare.startup import Exit, Refused
 from emailshare.storage import migrate
 from emailshare.storage.db import connect
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a scope; repeat it, or give several comma-separated (ZohoCRM.modules.ALL,…)",
     )
     token.add_argument(
-        "--expires-in", type=int, default=3600, help="seconds (default: %(default)s)"
+        "--expires-in", type=options.seconds, default=3600, help="seconds (default: %(default)s)"
     )
 
     demo = sub.add_parser("demo", help="serve a demo org and print a ready-to-paste curl")
@@ -138,21 +138,31 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument(
         "--scope", action="append", required=True, dest="scopes", help="a scope; repeatable"
     )
-    grant.add_argument("--issued-at", type=int, help=argparse.SUPPRESS)  # tests of expiry
+    grant.add_argument(
+        "--issued-at", type=options.timestamp, help=argparse.SUPPRESS
+    )  # tests of expiry
 
     gen = sub.add_parser("gen", help="write a synthetic data set into the store")
     db_opt(gen)
-    gen.add_argument("--orgs", type=int, default=1, help="orgs (default: %(default)s)")
-    gen.add_argument("--users", type=int, required=True, help="users in all (split over orgs)")
-    gen.add_argument("--records", type=int, required=True, help="records in all")
-    gen.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
+    gen.add_argument("--orgs", type=options.count, default=1, help="orgs (default: %(default)s)")
+    gen.add_argument(
+        "--users", type=options.count, required=True, help="users in all (split over orgs)"
+    )
+    gen.add_argument("--records", type=options.count, required=True, help="records in all")
+    gen.add_argument(
+        "--seed", type=options.count, default=1, help="random seed (default: %(default)s)"
+    )
     gen.add_argument(
         "--requests-out",
         metavar="FILE",
         help="write '<path>\\t<token>' per readable request (tokens in clear!)",
     )
     gen.add_argument(
-        "--emails-per-record", type=int, default=0, metavar="N", help="emails on every record"
+        "--emails-per-record",
+        type=options.count,
+        default=0,
+        metavar="N",
+        help="emails on every record",
     )
     gen.add_argument(
         "--emails-requests-out",

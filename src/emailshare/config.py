@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 
+from emailshare.domain.numbers import parse_int
+
 DEFAULT_DB = "sqlite:///emailshare.db"
 ENV_PREFIX = "EMAILSHARE_"
 
@@ -55,9 +57,10 @@ class Settings:
             if isinstance(default, bool):
                 values[f.name] = raw.lower() in ("1", "true", "yes", "on")
             elif isinstance(default, int):
-                if not raw.isdigit() or int(raw) > 100_000_000:
+                number = parse_int(raw, 0, 100_000_000)
+                if number is None:
                     raise ValueError(f"{ENV_PREFIX}{f.name.upper()} must be a whole number")
-                values[f.name] = int(raw)
+                values[f.name] = number
             else:
                 values[f.name] = raw
         settings = cls(**values)  # type: ignore[arg-type]

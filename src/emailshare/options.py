@@ -13,36 +13,47 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from emailshare.config import DEFAULT_DB
+from emailshare.domain.numbers import parse_int
 
 Parse = Callable[[str], object]
 
 
+def _whole(text: str, minimum: int, maximum: int, message: str) -> int:
+    """``text`` through the one integer parser (domain/numbers.py), or argparse's error."""
+    value = parse_int(text, minimum, maximum)
+    if value is None:
+        raise argparse.ArgumentTypeError(message)
+    return value
+
+
 def port(text: str) -> int:
     """A TCP port, 1 to 65535."""
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1 to 65535)")
-    return int(text)
+    return _whole(text, 1, 65535, f"{text!r} is not a TCP port (1 to 65535)")
 
 
 def workers(text: str) -> int:
     """Worker processes, 1 to 64."""
-    if not text.isdigit() or not 1 <= int(text) <= 64:
-        raise argparse.ArgumentTypeError(f"{text!r}: workers must be from 1 to 64")
-    return int(text)
+    return _whole(text, 1, 64, f"{text!r}: workers must be from 1 to 64")
 
 
 def count(text: str) -> int:
     """A whole number, 0 or more."""
-    if not text.isdigit() or int(text) > 100_000_000:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
-    return int(text)
+    return _whole(text, 0, 100_000_000, f"{text!r} is not a whole number (0 to 100000000)")
 
 
 def pool(text: str) -> int:
     """PostgreSQL connections per worker, 1 to 100."""
-    if not text.isdigit() or not 1 <= int(text) <= 100:
-        raise argparse.ArgumentTypeError(f"{text!r}: the pool size must be from 1 to 100")
-    return int(text)
+    return _whole(text, 1, 100, f"{text!r}: the pool size must be from 1 to 100")
+
+
+def seconds(text: str) -> int:
+    """A lifetime in seconds, 1 to 10**10 (about 317 years; what a fixture's expires_in takes)."""
+    return _whole(text, 1, 10**10, f"{text!r} is not a number of seconds (1 to 10000000000)")
+
+
+def timestamp(text: str) -> int:
+    """A Unix time in seconds, 0 to 10**11."""
+    return _whole(text, 0, 10**11, f"{text!r} is not a Unix time in seconds")
 
 
 def text(value: str) -> str:
