@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -51,8 +50,8 @@ def srv(
 
 
 @pytest.fixture
-def c(srv: Served) -> Iterator[httpx.Client]:
-    yield srv.client
+def c(srv: Served) -> httpx.Client:
+    return srv.client
 
 
 @pytest.mark.parametrize("org", ["9223372036854775808", "18446744073709551616", "0", "١٢"])
@@ -72,7 +71,7 @@ def test_client_credentials_with_an_org_id_out_of_range_is_invalid_client(
     assert (r.status_code, r.json()) == (200, {"error": "invalid_client"})
 
 
-@pytest.mark.parametrize("limit", ODD_INTEGERS + ["0", "10001"])
+@pytest.mark.parametrize("limit", [*ODD_INTEGERS, "0", "10001"])
 def test_the_request_log_limit_is_checked(c: httpx.Client, limit: str) -> None:
     r = c.get(
         "/__emailshare/requests", params={"limit": limit}, headers={"X-Emailshare-Admin-Key": KEY}
@@ -118,7 +117,8 @@ def test_token_expires_in_out_of_range_is_a_usage_error(tmp_path: Path, seconds:
     )
     assert done.returncode == Exit.USAGE, done.stderr
     assert "Traceback" not in done.stderr
-    assert "--expires-in" in done.stderr and "seconds" in done.stderr
+    assert "--expires-in" in done.stderr
+    assert "seconds" in done.stderr
 
 
 @given(st.text(max_size=25))
