@@ -217,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     options.resolve(parser, args)
+    if getattr(args, "admin_key", None) is None and getattr(args, "admin_key_file", None):
+        args.admin_key = args.admin_key_file  # the key the file held (options.key_file)
     try:
         return _run(args)
     except KeyboardInterrupt:

@@ -56,6 +56,21 @@ def timestamp(text: str) -> int:
     return _whole(text, 0, 10**11, f"{text!r} is not a Unix time in seconds")
 
 
+def key_file(path: str) -> str:
+    """The admin key read from a file (its first line): unlike ``--admin-key``, it is not on
+    the command line, which any user of the machine may read (``ps``)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            key = f.readline().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot read the admin key from {path!r}: {exc}"
+        ) from None
+    if not key:
+        raise argparse.ArgumentTypeError(f"{path!r} holds no admin key (its first line is empty)")
+    return key
+
+
 def text(value: str) -> str:
     """Any text."""
     return value
@@ -105,7 +120,7 @@ OPTIONS: tuple[Option, ...] = (
         "--public-url",
         "PUBLIC_URL",
         None,
-        "the request's base URL",
+        "the address the request reached (never its Host header)",
         "the api_domain handed out with tokens",
     ),
     _o(
@@ -113,7 +128,17 @@ OPTIONS: tuple[Option, ...] = (
         "ADMIN_KEY",
         None,
         "off",
-        "turns the admin API and page (/__emailshare/) on, guarded by this key",
+        "turns the admin API and page (/__emailshare/) on, guarded by this key (visible in ps:"
+        " prefer the variable or --admin-key-file)",
+    ),
+    _o(
+        "--admin-key-file",
+        "ADMIN_KEY_FILE",
+        None,
+        "none",
+        "read the admin key from this file's first line instead",
+        parse=key_file,
+        metavar="FILE",
     ),
     _o("--pool-size", "POOL_SIZE", 8, "8", "PostgreSQL connections per worker (1-100)", parse=pool),
     _o(
@@ -189,6 +214,7 @@ SERVE = (
     "--workers",
     "--public-url",
     "--admin-key",
+    "--admin-key-file",
     "--pool-size",
     "--cache-size",
     "--cache-mb",

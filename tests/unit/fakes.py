@@ -404,6 +404,11 @@ class FakeOAuthTx:
     ) -> None:
         self._s.clients[client_id] = OAuthClient(client_id, None, secret_hash, redirect_uri)
 
+    async def rehash_client_secret(self, client_id: str, old_hash: str, new_hash: str) -> None:
+        client = self._s.clients.get(client_id)
+        if client is not None and client.secret_hash == old_hash:
+            self._s.clients[client_id] = dataclasses.replace(client, secret_hash=new_hash)
+
     async def add_grant_code(
         self,
         code_hash: str,

@@ -42,8 +42,19 @@ async def _params(request: Request) -> dict[str, str] | None:
 
 
 def _api_domain(request: Request) -> str:
+    """``serve --public-url`` when given, else the address this connection reached the server
+    on (the ASGI ``server`` and ``scheme``, what the socket says). Never the ``Host`` header:
+    a client could name any host there, and the SDKs send their next calls, and the token,
+    to the ``api_domain`` they are given (docs/reliability.md "Trust")."""
     settings: Settings = request.app.state.settings
-    return settings.public_url or str(request.base_url).rstrip("/")
+    if settings.public_url:
+        return settings.public_url
+    scheme = request.scope.get("scheme", "http")
+    host, port = request.scope.get("server") or ("127.0.0.1", None)
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" if port in (None, default) else f"{scheme}://{host}:{port}"
 
 
 async def token(request: Request) -> Response:

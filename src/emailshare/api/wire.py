@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from emailshare.domain.errors import ZohoError
+from emailshare.domain.numbers import MAX_INT64
 from emailshare.domain.rules import SharingDetails
 from emailshare.domain.views import UserInfo
 from emailshare.service.sharing import Action, Outcome
@@ -47,6 +48,15 @@ def _split_name(full: str) -> tuple[str | None, str]:
     return (first or None, last)
 
 
+def profile_id(org_id: int, administrator: bool) -> str:
+    """The profile's id: the org's id followed by 1 (Administrator) or 2 (Standard), an id of
+    64 bits like every Zoho id. An org id of 19 digits would make 20 (over 2**63-1, which
+    the SDKs read as a long): then its last digit is replaced instead of followed."""
+    kind = 1 if administrator else 2
+    appended = org_id * 10 + kind
+    return str(appended if appended <= MAX_INT64 else org_id // 10 * 10 + kind)
+
+
 def user(info: UserInfo, org_id: int) -> dict[str, Any]:
     """A user as Zoho's Users API shows one (the fields the official SDKs read, and more)."""
     first, last = _split_name(info.name)
@@ -62,7 +72,7 @@ def user(info: UserInfo, org_id: int) -> dict[str, Any]:
         "role": role,
         "profile": {
             "name": profile_name,
-            "id": f"{org_id}{1 if info.profile == 'administrator' else 2}",
+            "id": profile_id(org_id, info.profile == "administrator"),
         },
         "confirm": True,
         "zuid": str(info.id),

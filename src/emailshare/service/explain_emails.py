@@ -27,6 +27,7 @@ from emailshare.domain.errors import ZohoError, invalid_param
 from emailshare.domain.mail import Email, EmailKind
 from emailshare.domain.model import DataSharing, Org, Record, User
 from emailshare.domain.rules import ShareDecision
+from emailshare.service.explain_layout import printable
 
 MAX_EXPLAINED = 500  # emails explained per answer; the rest are counted
 
@@ -245,7 +246,9 @@ def as_text(exp: EmailsExplanation) -> str:
     head = f"emails (type {exp.type or 'absent'}"
     head += f", owner_id {exp.owner_id})" if exp.owner_id is not None else ")"
     if isinstance(exp.outcome, ZohoError):
-        return f"{head}: the list answers {exp.outcome.code} {exp.outcome.message}\n"
+        return (
+            printable(f"{head}: the list answers {exp.outcome.code} {exp.outcome.message}") + "\n"
+        )
     lines = [f"{head}: {exp.outcome} listed (docs/contract.md §12.3)"]
     rows: list[Sequence[str]] = [("#", "in", "message_id", "kind", "reason", "why")]
     for v in exp.verdicts:
@@ -266,4 +269,4 @@ def as_text(exp: EmailsExplanation) -> str:
     ]
     if exp.left_out:
         lines.append(f"  ... and {exp.left_out} more emails not explained")
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"

@@ -3,6 +3,7 @@ document (the admin API's ``explain``) and a terminal text (``format=text``)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -88,11 +89,23 @@ def as_document(exp: Explanation, status: int, body: Any) -> dict[str, Any]:
     }
 
 
+# C0 and C1 controls, DEL, and the characters terminals and editors also break lines at.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\n``, ``\\x1b``,
+    ``\\u2028``): a user's or record's name holding a newline or a terminal escape cannot
+    forge lines or colours in the text format (docs/reliability.md "Trust")."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def _mark(ok: bool) -> str:
     return "yes" if ok else "no "
 
 
 def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    rows = [[printable(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return [
         "  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
@@ -138,4 +151,4 @@ def as_text(exp: Explanation, status: int, body: str) -> str:
         )
     lines += _table(rows)
     lines += ["", f"answer  HTTP {status}", f"  {body}", ""]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)

@@ -7,6 +7,8 @@ are told apart, as Zoho does).
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import re
 import secrets
 import string
@@ -22,7 +24,14 @@ from emailshare.domain.errors import (
     UnsupportedGrantType,
 )
 from emailshare.domain.numbers import parse_id
-from emailshare.domain.tokens import new_access_token, new_secret, same_hash, token_hash
+from emailshare.domain.tokens import (
+    is_legacy,
+    new_access_token,
+    new_secret,
+    secret_hash,
+    secret_matches,
+    token_hash,
+)
 from emailshare.domain.views import Grant, OAuthClient
 from emailshare.service.ports import OAuthStore
 
@@ -44,11 +53,48 @@ def split_scopes(text: str) -> list[str]:
     return [s for s in re.split(r"[,\s]+", text) if s]
 
 
+# Secrets this worker has verified, as a keyed hash under a key of this process's own (never
+# stored): a client's next exchanges cost a SHA-256, not a scrypt. Keyed by the stored hash
+# too, so a new secret (a fixture reloaded) is verified afresh. Bounded: the oldest go first.
+_VERIFIED: dict[tuple[str, str], bytes] = {}
+_VERIFIED_KEY = secrets.token_bytes(32)
+MAX_VERIFIED = 1024
+
+
+def _tag(secret: str) -> bytes:
+    return hmac.new(_VERIFIED_KEY, secret.encode("utf-8", "surrogatepass"), "sha256").digest()
+
+
+def _remember(client_id: str, stored: str, tag: bytes) -> None:
+    if len(_VERIFIED) >= MAX_VERIFIED:
+        del _VERIFIED[next(iter(_VERIFIED))]
+    _VERIFIED[(client_id, stored)] = tag
+
+
+async def _secret_ok(store: OAuthStore, client: OAuthClient, secret: str) -> bool:
+    """The client's secret checked against its stored hash (scrypt, off the event loop; once
+    per worker and secret), in constant time. A hash of the older unsalted form is replaced
+    by a scrypt one once the secret is known to match (docs/reliability.md "Trust")."""
+    tag = _tag(secret)
+    known = _VERIFIED.get((client.client_id, client.secret_hash))
+    if known is not None:
+        return hmac.compare_digest(known, tag)
+    if not await asyncio.to_thread(secret_matches, client.secret_hash, secret):
+        return False
+    stored = client.secret_hash
+    if is_legacy(stored):
+        stored = await asyncio.to_thread(secret_hash, secret)
+        async with store.oauth_transaction() as tx:
+            await tx.rehash_client_secret(client.client_id, client.secret_hash, stored)
+    _remember(client.client_id, stored, tag)
+    return True
+
+
 async def _check_client(store: OAuthStore, params: Mapping[str, str]) -> OAuthClient:
     client = await store.oauth_client(params.get("client_id", ""))
     if client is None:
         raise InvalidClient()
-    if not same_hash(client.secret_hash, token_hash(params.get("client_secret", ""))):
+    if not await _secret_ok(store, client, params.get("client_secret", "")):
         raise InvalidClientSecret()
     return client
 
@@ -146,7 +192,7 @@ async def add_client(store: OAuthStore, name: str, redirect_uri: str | None) -> 
     client_id = "1000." + "".join(secrets.choice(alphabet) for _ in range(30))
     secret = new_secret(21)
     async with store.oauth_transaction() as tx:
-        await tx.add_client(client_id, name, token_hash(secret), redirect_uri)
+        await tx.add_client(client_id, name, secret_hash(secret), redirect_uri)
     return NewClient(client_id, secret)
 
 

@@ -156,6 +156,10 @@ class OAuthTx(Protocol):
         self, client_id: str, name: str, secret_hash: str, redirect_uri: str | None
     ) -> None: ...
 
+    async def rehash_client_secret(self, client_id: str, old_hash: str, new_hash: str) -> None:
+        """Replace a client's secret hash, if it is still ``old_hash`` (a concurrent load wins)."""
+        ...
+
     async def add_grant_code(
         self,
         code_hash: str,

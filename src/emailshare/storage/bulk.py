@@ -15,7 +15,7 @@ from itertools import islice
 
 from emailshare.domain.model import Org
 from emailshare.domain.roles import Span, number_roles
-from emailshare.domain.tokens import token_hash
+from emailshare.domain.tokens import secret_hash, token_hash
 from emailshare.storage.common import INSERT_ACCESS_TOKEN
 from emailshare.storage.db import Database, Params, Tx
 from emailshare.storage.email_rows import insert_mail
@@ -155,7 +155,7 @@ async def replace_org(tx: Tx, org: Org, now: int, progress: Progress | None = No
         tx,
         INSERT_CLIENT,
         (
-            (c.client_id, o, c.client_id, token_hash(c.client_secret), c.redirect_uri)
+            (c.client_id, o, c.client_id, secret_hash(c.client_secret), c.redirect_uri)
             for c in org.clients
         ),
     )

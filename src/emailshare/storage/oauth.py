@@ -244,6 +244,12 @@ class OAuthTransaction:
     ) -> None:
         await add_client(self._tx, client_id, name, secret_hash, redirect_uri)
 
+    async def rehash_client_secret(self, client_id: str, old_hash: str, new_hash: str) -> None:
+        await self._tx.execute(
+            "UPDATE oauth_clients SET secret_hash = ? WHERE client_id = ? AND secret_hash = ?",
+            (new_hash, client_id, old_hash),
+        )
+
     async def add_grant_code(
         self,
         code_hash: str,
