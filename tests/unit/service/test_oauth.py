@@ -15,7 +15,7 @@ from emailshare.domain.errors import (
     UnsupportedGrantType,
 )
 from emailshare.domain.model import Org, Profile, User
-from emailshare.domain.tokens import token_hash
+from emailshare.domain.tokens import secret_matches, token_hash
 from emailshare.service import oauth
 from tests.unit.fakes import FakeStore
 from tests.unit.service.org import (
@@ -252,7 +252,9 @@ async def test_a_new_client_is_stored_with_its_secrets_hash_only(store: FakeStor
     assert made.client_id.startswith("1000.")
     assert len(made.client_id) == 35
     assert (stored.org_id, stored.redirect_uri) == (None, "https://tool.example/cb")
-    assert stored.secret_hash == token_hash(made.client_secret) != made.client_secret
+    assert stored.secret_hash.startswith("scrypt$")  # salted and slow: docs/reliability.md
+    assert made.client_secret not in stored.secret_hash
+    assert secret_matches(stored.secret_hash, made.client_secret)
 
 
 async def test_issuing_a_grant_for_an_unknown_client_fails(store: FakeStore) -> None:
