@@ -5,7 +5,9 @@ The command line and ``emailshare.testing`` open a bare store with :func:`open_s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -76,7 +78,14 @@ async def _journal_db(settings: Settings, store_db: Database) -> AsyncIterator[D
     if url is None:
         yield store_db
         return
-    db = await connect(url)
+    for attempt in range(100):
+        try:
+            db = await connect(url)
+            break
+        except sqlite3.OperationalError:  # another worker is making the file this moment
+            if attempt == 99:
+                raise
+            await asyncio.sleep(0.05)
     try:
         await migrate.upgrade(db)  # the same schema: only its journal tables are used
         yield db
