@@ -95,9 +95,12 @@ class JsonFormatter(logging.Formatter):
 
 def log_config() -> dict[str, Any]:
     """The ``logging.config.dictConfig`` for a server: every line JSON on stdout, granian's own
-    lines included. A new dict each call: ``dictConfig`` consumes parts of what it is given."""
+    lines included, and every other library's (psycopg, psycopg_pool, asyncio, warnings)
+    through the root logger at ``warning``, so none falls to ``logging.lastResort``'s plain
+    text. A new dict each call: ``dictConfig`` consumes parts of what it is given."""
     handler = {"handlers": ["json"], "level": "INFO", "propagate": False}
     return {
+        "root": {"handlers": ["json"], "level": "WARNING"},
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "emailshare.api.logs.JsonFormatter"}},
@@ -137,16 +140,25 @@ _REQUEST_TAP = _RequestTap()
 def ensure_logging() -> None:
     """JSON lines on stdout for emailshare's records, unless the host configured logging (a
     server given :func:`log_config`, or pytest): the app logs the same under any ASGI server.
-    Either way the request's id is stamped on the ``emailshare`` logger's records."""
+    Either way the request's id is stamped on the ``emailshare`` logger's records; other
+    libraries' lines reach the same JSON handler through the root logger."""
     logger = logging.getLogger(LOGGER)
     logger.addFilter(_REQUEST_TAP)  # a set: adding it twice keeps one
-    if logger.handlers or logging.getLogger().handlers:
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        logging.captureWarnings(True)  # our server's config: warnings as JSON lines too
+    if logger.handlers or root.handlers:
         return
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    # Other libraries' warnings (psycopg_pool's, asyncio's, warnings.warn) as JSON too, not
+    # logging.lastResort's plain text.
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.captureWarnings(True)
 
 
 def redacted_path(scope: Scope) -> str:

@@ -75,14 +75,36 @@ def redact(url: str) -> str:
 
 
 async def connect(url: str, *, pool_size: int = 8) -> Database:
-    """Open the store named by ``url``: ``sqlite:///file`` or ``postgresql://…``."""
-    if url.startswith("sqlite:"):
-        return SQLiteDatabase(sqlite_path(url))
-    if url.startswith(("postgresql://", "postgres://")):
-        from emailshare.storage.postgres import PostgresDatabase
+    """Open the store named by ``url``: ``sqlite:///file`` or ``postgresql://…``, behind the
+    circuit breaker (``storage.breaker``) that makes an outage fail fast."""
+    from emailshare.storage.breaker import GuardedDatabase
 
-        return await PostgresDatabase.open(url, pool_size=pool_size)
+    if url.startswith("sqlite:"):
+        return GuardedDatabase(
+            SQLiteDatabase(sqlite_path(url)), sqlite_outage, "SELECT COUNT(*) FROM sqlite_master"
+        )
+    if url.startswith(("postgresql://", "postgres://")):
+        from emailshare.storage.postgres import PostgresDatabase, postgres_outage
+
+        return GuardedDatabase(
+            await PostgresDatabase.open(url, pool_size=pool_size), postgres_outage
+        )
     raise ValueError(f"unsupported database URL {redact(url)!r}: use sqlite:/// or postgresql://")
+
+
+# SQLite failures that leave the store able to answer: a lock held by another process (busy),
+# a full disk or a read-only file (writes fail at once by themselves; reads still work).
+_NOT_OUTAGES = ("locked", "busy", "full", "readonly", "read-only")
+
+
+def sqlite_outage(exc: StoreUnavailable) -> bool:
+    """Whether the failure means the store cannot answer reads (a file that cannot be opened
+    or read, an I/O error): those open the circuit breaker."""
+    cause = exc.__cause__
+    if not isinstance(cause, sqlite3.DatabaseError):
+        return False
+    text = str(cause).lower()
+    return not any(word in text for word in _NOT_OUTAGES)
 
 
 class _SQLiteTx:

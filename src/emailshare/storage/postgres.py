@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import lru_cache
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from emailshare.domain.errors import StoreUnavailable
 from emailshare.storage.db import Params, Row, T, Tx
@@ -26,6 +26,27 @@ def to_pg(sql: str) -> str:
 
 
 _ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+# Failures that are not an outage: the server answered, it aborted or refused one statement.
+_NOT_OUTAGES = (
+    psycopg.errors.TransactionRollback,
+    psycopg.errors.LockNotAvailable,
+    psycopg.errors.QueryCanceled,
+)
+# How long a request waits for a pooled connection (psycopg_pool's ``timeout``): the bound on a
+# request's wait before the circuit breaker opens (docs/reliability.md, "Store outages").
+POOL_TIMEOUT = 0.5
+# libpq's connect timeout (psycopg enforces 2 s at least); connections are made by the pool's
+# workers, never while a request waits, so this does not add to a request's wait.
+CONNECT_TIMEOUT = 2
+
+
+def postgres_outage(exc: StoreUnavailable) -> bool:
+    """Whether the failure means PostgreSQL cannot answer (refused or reset connection, pool
+    timeout, server shutting down): those open the circuit breaker."""
+    cause = exc.__cause__
+    if isinstance(cause, _NOT_OUTAGES):
+        return False
+    return isinstance(cause, (*_ERRORS, TimeoutError))
 
 
 class _PgTx:
@@ -66,9 +87,9 @@ class PostgresDatabase:
             min_size=1,
             max_size=pool_size,
             open=False,
-            timeout=2.0,
+            timeout=POOL_TIMEOUT,
             reconnect_timeout=0,
-            kwargs={"autocommit": True, "connect_timeout": 2},
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
         )
         try:
             await pool.open(wait=True, timeout=10.0)
@@ -124,11 +145,11 @@ class PostgresDatabase:
                         row = await cur.fetchone()
                         return [] if row is None else [row]
                     return await cur.fetchall()
+            except (PoolTimeout, TimeoutError) as exc:  # no connection in time: never retried
+                raise StoreUnavailable(type(exc).__name__) from exc
             except _ERRORS as exc:
                 if attempt == 2 or self._pool.closed:
                     raise StoreUnavailable(type(exc).__name__) from exc
-            except TimeoutError as exc:
-                raise StoreUnavailable(type(exc).__name__) from exc
         raise AssertionError("unreachable")
 
     @contextlib.asynccontextmanager
