@@ -26,12 +26,18 @@ def to_pg(sql: str) -> str:
 
 
 _ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
-# Failures that are not an outage: the server answered, it aborted or refused one statement.
-_NOT_OUTAGES = (
-    psycopg.errors.TransactionRollback,
-    psycopg.errors.LockNotAvailable,
-    psycopg.errors.QueryCanceled,
-)
+# Failures that are not an outage: the server answered, and aborted or refused one statement.
+# By SQLSTATE: psycopg's classes for class 40 (deadlock 40P01, serialisation failure 40001)
+# are siblings of TransactionRollback (40000), not its subclasses.
+_ROLLED_BACK = "40"  # the transaction was rolled back: run it again
+_NOT_OUTAGES = ("55P03", "57014")  # lock not available, query cancelled (a timeout)
+
+
+def _rolled_back(cause: BaseException | None) -> bool:
+    """Whether PostgreSQL aborted the transaction for a deadlock or a serialisation conflict."""
+    return str(getattr(cause, "sqlstate", None) or "").startswith(_ROLLED_BACK)
+
+
 # How long a request waits for a pooled connection (psycopg_pool's ``timeout``): the bound on a
 # request's wait before the circuit breaker opens (docs/reliability.md, "Store outages").
 POOL_TIMEOUT = 0.5
@@ -44,7 +50,7 @@ def postgres_outage(exc: StoreUnavailable) -> bool:
     """Whether the failure means PostgreSQL cannot answer (refused or reset connection, pool
     timeout, server shutting down): those open the circuit breaker."""
     cause = exc.__cause__
-    if isinstance(cause, _NOT_OUTAGES):
+    if _rolled_back(cause) or getattr(cause, "sqlstate", None) in _NOT_OUTAGES:
         return False
     return isinstance(cause, (*_ERRORS, TimeoutError))
 
@@ -170,8 +176,7 @@ class PostgresDatabase:
                 async with self.transaction() as tx:
                     return await work(tx)
             except StoreUnavailable as exc:
-                rolled_back = isinstance(exc.__cause__, psycopg.errors.TransactionRollback)
-                if not rolled_back or attempt == _ATTEMPTS - 1:
+                if not _rolled_back(exc.__cause__) or attempt == _ATTEMPTS - 1:
                     raise
             # PostgreSQL aborted this transaction for a deadlock or a serialisation conflict
             # with another one, which went through: wait a moment and run it again.
