@@ -27,7 +27,11 @@ INTERNAL = (
 # machine, where a run can lose the CPU for hundreds of milliseconds.
 BOUND = 1.0
 ALLOWED = 2.0
-READY_ALLOWED = 0.3  # the promise: not-ready within 100 ms once the circuit is open
+# The promise: not-ready within 100 ms once the circuit is open. Its median is held to that; its
+# p99 (of some 100 polls, so the slowest few) to 0.5 s: the slowest answers are the moments the
+# machine gave the worker no CPU, which every answer meets alike.
+READY_MEDIAN_ALLOWED = 0.1
+READY_ALLOWED = 0.5
 RECOVERY_ALLOWED = 3.0  # the promise: within 1 s of the store's return
 
 
@@ -190,6 +194,7 @@ def check_outage(outage: Outage, *, reads_fail: bool = True) -> dict[str, float]
     expected = 500 if reads_fail else 200
     assert all(a.status == expected for a in ready), {a.status for a in ready}
     ready_p99 = p99([a.seconds for a in ready])
+    ready_median = sorted(a.seconds for a in ready)[len(ready) // 2]
     # Recovery: when every kind of request that failed was served again.
     firsts = []
     for path in failing:
@@ -202,12 +207,14 @@ def check_outage(outage: Outage, *, reads_fail: bool = True) -> dict[str, float]
         "failed during": len(noticed),
         "max s": slowest,
         "p99 s": p99_during,
+        "readyz median s": ready_median,
         "readyz p99 s": ready_p99,
         "readyz max s": max(a.seconds for a in ready),
         "recovery s": recovery,
     }
     print("\nstore outage:", ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
     assert slowest <= ALLOWED, f"an answer took {slowest:.2f} s during the outage"
+    assert ready_median <= READY_MEDIAN_ALLOWED, f"/readyz took {ready_median:.3f} s (median)"
     assert ready_p99 <= READY_ALLOWED, f"/readyz took {ready_p99:.3f} s (p99)"
     assert recovery <= RECOVERY_ALLOWED, f"service came back {recovery:.2f} s after the store"
     late = [a for a in outage.api() if a.sent > outage.up_at + RECOVERY_ALLOWED]

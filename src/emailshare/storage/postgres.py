@@ -127,6 +127,11 @@ class PostgresDatabase:
                     row = await self.fetchone("SELECT version FROM store_version WHERE id = 1")
                 except Exception as exc:  # each waiting caller gets it
                     probe.set_exception(exc)
+                    # Callers that arrived meanwhile get it too, rather than a second wait
+                    # for the pool (an outage's answer within one pool timeout, not two).
+                    later, self._next_probe = self._next_probe, None
+                    if later is not None:
+                        later.set_exception(exc)
                 else:
                     probe.set_result(None if row is None else row[0])
         finally:
