@@ -63,10 +63,15 @@ class Seen:
 
 
 def _loop(
-    url: str, seen: Seen, stop: threading.Event, send: Callable[[httpx.Client], httpx.Response]
+    url: str,
+    seen: Seen,
+    stop: threading.Event,
+    send: Callable[[httpx.Client], httpx.Response],
+    pause: float = 0.0,
 ) -> None:
     with httpx.Client(base_url=url, timeout=30) as c:
         while not stop.is_set():
+            time.sleep(pause)
             t0 = time.monotonic()
             try:
                 r = send(c)
@@ -83,11 +88,7 @@ def reader(url: str, seen: Seen, stop: threading.Event) -> None:
 
 
 def readiness(url: str, seen: Seen, stop: threading.Event) -> None:
-    def send(c: httpx.Client) -> httpx.Response:
-        time.sleep(0.05)
-        return c.get("/readyz")
-
-    _loop(url, seen, stop, send)
+    _loop(url, seen, stop, lambda c: c.get("/readyz"), pause=0.05)
 
 
 def writer(url: str, seen: Seen, stop: threading.Event) -> None:
@@ -225,9 +226,18 @@ def check_outage(outage: Outage, *, reads_fail: bool = True) -> dict[str, float]
 
 def check_log(log: str) -> int:
     """Every line the server wrote is one JSON object; the count of lines."""
-    # The command line's own report of ``--load``, printed before the server starts, is not a
-    # log line.
-    lines = [line for line in log.splitlines() if line.strip() and not line.startswith("loaded ")]
+    # What the command line prints for a person is not logging: before the server starts, the
+    # report of ``--load``; once it answers, ``serve``'s banner (cli_serve.banner: a line
+    # "emailshare: serving …" and indented ones).
+    text = log.splitlines()
+    first = next((i for i, line in enumerate(text) if line.startswith("{")), len(text))
+    lines = [
+        line
+        for line in text[first:]
+        if line.strip() and not line.startswith(("emailshare: serving ", "  "))
+    ]
+    assert lines, text[:5]
+    assert '"logger":"_granian"' in lines[0], lines[0]
     bad = []
     for line in lines:
         try:
