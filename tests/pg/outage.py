@@ -27,11 +27,10 @@ INTERNAL = (
 # machine, where a run can lose the CPU for hundreds of milliseconds.
 BOUND = 1.0
 ALLOWED = 2.0
-# The promise: not-ready within 100 ms once the circuit is open. Its median is held to that; its
-# p99 (of some 100 polls, so the slowest few) to 0.5 s: the slowest answers are the moments the
-# machine gave the worker no CPU, which every answer meets alike.
+# The promise: not-ready within 100 ms once the circuit is open; held with a margin for this
+# shared machine (its median to 100 ms, its p99, the slowest of some 100 polls, to 300 ms).
 READY_MEDIAN_ALLOWED = 0.1
-READY_ALLOWED = 0.5
+READY_ALLOWED = 0.3
 RECOVERY_ALLOWED = 3.0  # the promise: within 1 s of the store's return
 
 
