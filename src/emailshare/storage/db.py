@@ -234,10 +234,12 @@ class SQLiteDatabase:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = _open(
             path,
+            # First: two workers opening a new file at once, one waits while the other
+            # switches it to WAL ("database is locked" at start-up otherwise).
+            f"busy_timeout={_WRITE_BUSY_MS}",
             "journal_mode=WAL",
             "synchronous=FULL",
             "foreign_keys=ON",
-            f"busy_timeout={_WRITE_BUSY_MS}",
         )
         self._reader = self._writer
         self._thread: ThreadPoolExecutor | None = None
