@@ -5,7 +5,9 @@ storage layer's bulk API (:func:`emailshare.storage.bulk.replace_org`, the same 
 fixture load takes), one transaction per org, with no fixture validation on the way (the
 generator only makes valid data): 100k users and 1M records take seconds on SQLite.
 ``--requests-out`` writes one readable request per record, ``<path>\\t<token>``,
-for load generators. The same seed gives the same data; tokens are always fresh randoms.
+for load generators. ``--emails-per-record`` adds emails to every record after its org
+is written (:mod:`emailshare.synth_emails`, in transactions of their own). The same seed
+gives the same data; tokens are always fresh randoms.
 """
 
 from __future__ import annotations
@@ -215,15 +217,15 @@ async def _generate(
         lines += found
         async with store.db.transaction() as tx:
             await bulk.replace_org(tx, org, now, bar.advance)
-            if emails is not None:
-                # Its own stream of draws: the data without emails stays the same.
-                own = random.Random(seed * 1_000_003 + index)  # noqa: S311
-                got = await synth_emails.write_emails(
-                    tx, org, per_record, own, emails.requests_out, bar.advance
-                )
-                mail = synth_emails.EmailsSummary(
-                    mail.emails + got.emails, mail.requests + got.requests
-                )
+        if emails is not None:
+            # Its own stream of draws: the data without emails stays the same.
+            own = random.Random(seed * 1_000_003 + index)  # noqa: S311
+            got = await synth_emails.write_emails(
+                store.db, org, per_record, own, emails.requests_out, bar.advance
+            )
+            mail = synth_emails.EmailsSummary(
+                mail.emails + got.emails, mail.requests + got.requests
+            )
     await bulk.analyze(store.db)
     bar.finish()
     seconds = time.monotonic() - started

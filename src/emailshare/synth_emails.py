@@ -24,12 +24,15 @@ from emailshare.domain import emails as rules
 from emailshare.domain.mail import Email, EmailKind, Party
 from emailshare.domain.model import Org, Record, Status, User
 from emailshare.storage import bulk, email_rows
-from emailshare.storage.db import Tx
+from emailshare.storage.db import Database
 
 _KINDS = (EmailKind.MAILBOX,) * 12 + (EmailKind.SENT,) * 5 + (EmailKind.SCHEDULED, EmailKind.DRAFT)
 _OFFSETS = (UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-5)))
 _START = datetime(2024, 1, 1, tzinfo=UTC)
 _SUBJECTS = ("Quote", "Follow-up", "Meeting", "Invoice", "Re: proposal", "Question", "Thanks")
+
+
+PER_TRANSACTION = 250_000  # emails written in one transaction
 
 
 @dataclass(frozen=True)
@@ -108,16 +111,17 @@ def _emails_of(
 
 
 async def write_emails(
-    tx: Tx,
+    db: Database,
     org: Org,
     per_record: int,
     rnd: random.Random,
     requests_out: IO[str] | None,
     progress: bulk.Progress | None = None,
 ) -> EmailsSummary:
-    """Give ``org``'s records (already written in ``tx``) addresses and ``per_record`` emails
-    each, written through the bulk API a batch at a time; request lines go to
-    ``requests_out``."""
+    """Give ``org``'s records (already written) addresses and ``per_record`` emails each,
+    written through the bulk API a batch at a time, :data:`PER_TRANSACTION` emails to a
+    transaction (one transaction of millions of rows grows SQLite's WAL without bound and
+    slows every write); request lines go to ``requests_out``."""
     if per_record <= 0:
         return EmailsSummary(0, 0)
     senders = [
@@ -132,7 +136,10 @@ async def write_emails(
         for r in org.records
         if rules.has_addresses(r.module)
     )
-    await bulk.insert_many(tx, email_rows.INSERT_RECORD_ADDRESS, addressed, progress, "addresses")
+    async with db.transaction() as tx:
+        await bulk.insert_many(
+            tx, email_rows.INSERT_RECORD_ADDRESS, addressed, progress, "addresses"
+        )
     lines = 0
 
     def every() -> Iterator[Email]:
@@ -147,10 +154,14 @@ async def write_emails(
 
     written = 0
     emails = every()
-    while chunk := list(islice(emails, bulk.BATCH)):
-        rows = (email_rows.email_row(org.id, written + i, e) for i, e in enumerate(chunk))
-        await bulk.insert_many(tx, email_rows.INSERT_EMAIL, rows, progress, "emails")
-        found = email_rows.address_rows(org.id, chunk)
-        await bulk.insert_many(tx, email_rows.INSERT_EMAIL_ADDRESS, found)
-        written += len(chunk)
-    return EmailsSummary(written, lines)
+    while True:
+        async with db.transaction() as tx:
+            for _ in range(PER_TRANSACTION // bulk.BATCH):
+                chunk = list(islice(emails, bulk.BATCH))
+                if not chunk:
+                    return EmailsSummary(written, lines)
+                rows = (email_rows.email_row(org.id, written + i, e) for i, e in enumerate(chunk))
+                await bulk.insert_many(tx, email_rows.INSERT_EMAIL, rows, progress, "emails")
+                found = email_rows.address_rows(org.id, chunk)
+                await bulk.insert_many(tx, email_rows.INSERT_EMAIL_ADDRESS, found)
+                written += len(chunk)
