@@ -13,12 +13,17 @@ does between requests, so the journal's batches are written meanwhile, and the l
 written inside the pass). Best of ``--rounds`` passes, in microseconds per request;
 ``--clock cpu`` times the process's CPU time instead of the wall clock, which a machine busy
 with other jobs disturbs less (a pass descheduled is not counted).
+
+Last, the per-test cost (:func:`per_test_cost`): what a test pays for a fresh
+:class:`emailshare.testing.InProcess` store with a small fixture loaded and its first answer,
+beside the time of one more request to it (``bench/run.py`` reports it too).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -32,6 +37,7 @@ from bench.baseline_app import create_app as create_baseline  # noqa: E402
 from bench.run import BENCH, dataset  # noqa: E402
 from emailshare.api.app import create_app  # noqa: E402
 from emailshare.config import Settings  # noqa: E402
+from emailshare.testing import InProcess  # noqa: E402
 
 Message = MutableMapping[str, Any]
 App = Callable[
@@ -100,6 +106,69 @@ async def emailshare(
         return [await run(app) for run in runs]
 
 
+SMALL_ORG = 6_200_000_000_000
+SMALL_TOKEN = f"1000.{SMALL_ORG:032x}.{2:032x}"
+
+
+def small_fixture() -> dict[str, Any]:
+    """A test's fixture: one org, three users, five Leads, the caller's token."""
+    org = SMALL_ORG
+    users = [
+        {
+            "id": str(org + 1 + i),
+            "name": f"User {i}",
+            "email_sharing": "public",
+            "mailbox": {"protocol": "imap", "address": f"u{i}@small.test"},
+        }
+        for i in range(3)
+    ]
+    return {
+        "orgs": [
+            {
+                "id": str(org),
+                "name": "Small",
+                "data_sharing": {"Leads": "public_read_only"},
+                "users": users,
+                "records": [
+                    {"module": "Leads", "id": str(org + 100 + i), "owner": str(org + 1)}
+                    for i in range(5)
+                ],
+                "tokens": [
+                    {
+                        "access_token": SMALL_TOKEN,
+                        "user": str(org + 2),
+                        "scopes": ["ZohoCRM.modules.ALL"],
+                        "expires_in": 86400,
+                    }
+                ],
+            }
+        ]
+    }
+
+
+def per_test_cost(n: int) -> tuple[float, float]:
+    """Median ms over ``n`` fresh stores: (a fresh InProcess store with :func:`small_fixture`
+    loaded, started, and its first details answer; one more request to it). Every answer must
+    be a 200."""
+    fixture = small_fixture()
+    path = f"/crm/v8/Leads/{SMALL_ORG + 100}/__emails_sharing_details"
+    headers = {"Authorization": f"Zoho-oauthtoken {SMALL_TOKEN}"}
+    fresh: list[float] = []
+    one: list[float] = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        with InProcess(fixture=fixture) as app:
+            first = app.client.get(path, headers=headers)
+            t1 = time.perf_counter()
+            again = app.client.get(path.replace("100/", "101/"), headers=headers)
+            t2 = time.perf_counter()
+        if first.status_code != 200 or again.status_code != 200:
+            raise SystemExit(f"per-test cost: answers {first.status_code}, {again.status_code}")
+        fresh.append((t1 - t0) * 1000)
+        one.append((t2 - t1) * 1000)
+    return statistics.median(fresh), statistics.median(one)
+
+
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -110,9 +179,11 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--admin-key", default=None, help="turn the admin API (and journal) on")
+    parser.add_argument("--fresh", type=int, default=20, help="fresh stores for the per-test cost")
     args = parser.parse_args(argv)
     clock = CLOCKS[args.clock]
-    db, requests = dataset(args.data_dir, None, *SETS[args.set])
+    ds = dataset(args.data_dir, None, *SETS[args.set])
+    db, requests = ds.db, ds.requests
     lines = [
         (path, token)
         for path, token in (
@@ -148,6 +219,10 @@ async def main(argv: list[str] | None = None) -> int:
     )
     for name, micros in best.items():
         print(f"  {name:<46} {micros:8.1f} µs/request")
+    fresh, one = await asyncio.to_thread(per_test_cost, args.fresh)
+    print(f"per-test cost, median of {args.fresh} fresh in-process stores (target <= 20 ms):")
+    print(f"  fresh store, small fixture, first answer     {fresh:8.2f} ms")
+    print(f"  one more request to it                       {one:8.2f} ms")
     return 0
 
 

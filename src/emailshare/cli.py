@@ -158,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="write '<path>\\t<token>' per readable request (tokens in clear!)",
     )
     gen.add_argument(
+        "--writes-out",
+        metavar="FILE",
+        help="write 'POST\\t<path>\\t<token>' per share the record's owner may make (tokens!)",
+    )
+    gen.add_argument(
         "--emails-per-record",
         type=options.count,
         default=0,
@@ -182,7 +187,9 @@ def _gen(args: argparse.Namespace) -> None:
 
     async def work(store: Store) -> synth.GenSummary:
         out = open(args.requests_out, "w", encoding="utf-8") if args.requests_out else None  # noqa: SIM115
-        mail_out = None
+        mail_out = writes = None
+        if args.writes_out:
+            writes = open(args.writes_out, "w", encoding="utf-8")  # noqa: SIM115
         if args.emails_requests_out:
             mail_out = open(args.emails_requests_out, "w", encoding="utf-8")  # noqa: SIM115
         plan = None
@@ -198,9 +205,10 @@ def _gen(args: argparse.Namespace) -> None:
                 requests_out=out,
                 progress=not args.no_progress,
                 emails=plan,
+                writes_out=writes,
             )
         finally:
-            for f in (out, mail_out):
+            for f in (out, mail_out, writes):
                 if f is not None:
                     f.close()
 

@@ -5,8 +5,10 @@ storage layer's bulk API (:func:`emailshare.storage.bulk.replace_org`, the same 
 fixture load takes), one transaction per org, with no fixture validation on the way (the
 generator only makes valid data): 100k users and 1M records take seconds on SQLite.
 ``--requests-out`` writes one readable request per record, ``<path>\\t<token>``,
-for load generators. ``--emails-per-record`` adds emails to every record after its org
-is written (:mod:`emailshare.synth_emails`, in transactions of their own). The same seed
+for load generators. ``--writes-out`` writes one share line per record whose owner may share
+their emails on it and does not yet, ``POST\\t<path>\\t<token>`` (the same path with
+``unshare_emails`` undoes it). ``--emails-per-record`` adds emails to every record after its
+org is written (:mod:`emailshare.synth_emails`, in transactions of their own). The same seed
 gives the same data; tokens are always fresh randoms.
 """
 
@@ -155,6 +157,7 @@ class _Weighted(Generic[T]):
 _STATUS = _Weighted([Status.ACTIVE, Status.INACTIVE, Status.DELETED], [95, 3, 2])
 _PROTOCOL = _Weighted([Protocol.IMAP, Protocol.POP, Protocol.API], [5, 2, 3])
 _SHARING = _Weighted([EmailSharing.PRIVATE, EmailSharing.PUBLIC, EmailSharing.CUSTOM], [5, 2, 3])
+_SHARES = frozenset({"Leads", "Contacts", "Projects"})  # take email shares (§8)
 _MODULE = _Weighted([m for m, _ in MODULES], [w for _, w in MODULES])
 _LEVELS = [
     DataSharing.PRIVATE,
@@ -175,6 +178,7 @@ async def generate(
     requests_out: IO[str] | None,
     progress: bool,
     emails: EmailsPlan | None = None,
+    writes_out: IO[str] | None = None,
 ) -> GenSummary:
     """Write ``orgs`` orgs holding ``users`` users and ``records`` records in all, and with
     ``emails`` that many emails per record (synth_emails)."""
@@ -185,7 +189,9 @@ async def generate(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return await _generate(store, orgs, users, records, seed, requests_out, progress, emails)
+        return await _generate(
+            store, orgs, users, records, seed, (requests_out, writes_out), progress, emails
+        )
     finally:
         if collecting:
             gc.enable()
@@ -197,7 +203,7 @@ async def _generate(
     users: int,
     records: int,
     seed: int,
-    requests_out: IO[str] | None,
+    outs: tuple[IO[str] | None, IO[str] | None],
     progress: bool,
     emails: EmailsPlan | None,
 ) -> GenSummary:
@@ -213,7 +219,7 @@ async def _generate(
         zip(_split(users, orgs), _split(records, orgs), strict=True)
     ):
         org_id = 7_000_000_000_000_000 + (seed % 1000) * 1_000_000_000_000 + index * 10_000_000_000
-        org, found = _one_org(rnd, org_id, n_users, n_records, requests_out)
+        org, found = _one_org(rnd, org_id, n_users, n_records, *outs)
         lines += found
         async with store.db.transaction() as tx:
             await bulk.replace_org(tx, org, now, bar.advance)
@@ -239,9 +245,15 @@ def _roles(org_id: int) -> tuple[Role, ...]:
 
 
 def _one_org(
-    rnd: random.Random, org_id: int, n_users: int, n_records: int, out: IO[str] | None
+    rnd: random.Random,
+    org_id: int,
+    n_users: int,
+    n_records: int,
+    out: IO[str] | None,
+    writes: IO[str] | None = None,
 ) -> tuple[Org, int]:
-    """One org's values, and the number of request lines written to ``out``."""
+    """One org's values, and the number of request lines written to ``out`` (share lines
+    go to ``writes``)."""
     sharing = {m: rnd.choice(_LEVELS) for m in [*SUPPORTED, "Projects"]}
     roles = _roles(org_id)
     role_ids = [r.id for r in roles]
@@ -249,6 +261,7 @@ def _one_org(
     users: list[User] = []
     active: list[int] = []
     custom: list[int] = []
+    sharers: set[int] = set()  # active, custom sharing, a mailbox: may share (§8)
     admins: list[int] = []
     for j in range(n_users):
         uid = org_id + 1_000_000 + j
@@ -270,6 +283,8 @@ def _one_org(
                 admins.append(uid)
             if email_sharing is EmailSharing.CUSTOM:
                 custom.append(uid)
+                if mailbox is not None:
+                    sharers.add(uid)
     if not admins:
         admins.append(active[0] if active else org_id + 1_000_000)
     tokens: dict[int, str] = {uid: new_access_token() for uid in active}
@@ -293,6 +308,10 @@ def _one_org(
             if caller in tokens:
                 out.write(f"/crm/v8/{module}/{rid}/__emails_sharing_details\t{tokens[caller]}\n")
                 lines += 1
+        shares = owner in sharers and owner not in emails_shared_by and module in _SHARES
+        if writes is not None and shares and owner in tokens:
+            path = f"/crm/v8/{module}/{rid}/actions/share_emails"
+            writes.write(f"POST\t{path}\t{tokens[owner]}\n")
     org = Org(
         id=org_id,
         name=f"Synthetic {org_id}",

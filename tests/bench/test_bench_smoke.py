@@ -36,13 +36,27 @@ def test_bench_smoke_run(tmp_path: Path) -> None:
     [result_file] = (tmp_path / "results").glob("*-smoke.json")
     results = json.loads(result_file.read_text())
     loads = results["loads"]
-    assert set(loads) == {"baseline@10k", "emailshare@10k", "emailshare-nocache@10k"}
+    assert set(loads) == {
+        "baseline@10k",
+        "emailshare@10k",  # reads, no line repeated
+        "emailshare-mixed@10k",  # 95 % reads, 5 % share/unshare writes
+        "emailshare-repeated@10k",  # the repeated working set
+        "emailshare-emails-list@emails",
+        "emailshare-one-email@emails",
+    }
     for load in loads.values():
         assert load["requests_per_s"] > 0
-        assert load["non_2xx"] == 0, load  # every generated request line is readable
+        # Every generated request line is readable, every share line can be made.
+        assert load["non_2xx"] == 0, load
         assert load["errors"] == 0, load
         assert len(load["peak_rss_mb"]) == 2  # two workers measured
+        assert load["requests"] > 0
+    assert loads["emailshare-mixed@10k"]["writes"] > 0  # the writes were sent
+    assert loads["emailshare@10k"]["writes"] == 0
     assert results["ratios"]["emailshare/baseline@10k"] > 0
+    assert results["ratios"]["emails list/baseline"] > 0
+    assert results["per_test_fresh_ms"] > 0
+    assert results["per_test_request_ms"] > 0
     assert results["bulk_share_p50_ms"] > 0
     assert 0 < results["ready_seconds"] < 30
     assert results["machine"]["cores"] >= 1
@@ -51,10 +65,14 @@ def test_bench_smoke_run(tmp_path: Path) -> None:
 
 def test_in_process_bench_runs(tmp_path: Path) -> None:
     # It exits non-zero when an answer is not a 200.
-    out = bench("inprocess.py", "-n", "300", "--rounds", "1", "--data-dir", str(tmp_path))
+    out = bench(
+        "inprocess.py", "-n", "300", "--rounds", "1", "--fresh", "3", "--data-dir", str(tmp_path)
+    )
     rows = [line for line in out.splitlines() if line.endswith("µs/request")]
     assert len(rows) == 5, out
     assert all(float(row.split()[-2]) > 0 for row in rows)
+    costs = [line for line in out.splitlines() if line.endswith(" ms")]
+    assert len(costs) == 2, out  # the per-test cost: a fresh store's first answer, one more
 
 
 def test_bench_mailsync_smoke() -> None:
