@@ -1,15 +1,20 @@
 """One command for emailshare's speed and memory, as ratios to a baseline measured in the
-same run (see docs/performance.md).
+same run (see docs/performance.md, "How it is measured").
 
-    .venv/bin/python bench/run.py            # the full run (about 10 minutes)
-    .venv/bin/python bench/run.py --smoke    # a few seconds: proves the harness works
+    .venv/bin/python bench/run.py --seconds 15   # the full run
+    .venv/bin/python bench/run.py --smoke        # about a minute: proves the harness works
 
-It generates (or reuses) the data sets with ``emailshare gen``, starts emailshare (2 workers)
-and the baseline (``bench/baseline_app.py``, the same Starlette-on-granian stack returning
-the seed's bytes), warms each up, then drives them in turn with wrk at 64 connections over
-the same request lines, in rounds, and prints the median run's req/s, p50, p99, peak RSS per
-worker, the ratios and the targets they meet. Results
-go to ``bench/results/`` with the machine's description.
+It generates (or reuses) the data sets with ``emailshare gen`` (details, share and emails
+request lines), starts emailshare (2 workers each) and the baseline (``bench/baseline_app.py``,
+the same Starlette-on-granian stack returning the seed's bytes), and drives them with wrk at
+64 connections, in interleaved rounds. The headline rows do not repeat: details reads over
+every request line of each data set, shuffled and cut into one disjoint slice per run, after
+a warm-up on held-out lines; a mixed load of 95 % reads and 5 % share/unshare writes; the same
+two on PostgreSQL; the Emails list and one-email calls over their own lines. The repeated
+working set is one labelled row. Every row reports req/s, p50, p99, peak RSS per worker,
+non-2xx answers, socket errors and its cache hit rate; then the ratios, the per-test cost of
+a fresh in-process store, and the targets they meet. Results go to ``bench/results/`` with
+the machine's description.
 """
 
 from __future__ import annotations
@@ -221,8 +226,8 @@ def emailshare_cmd(db: str, workers: int = 2, cache: int | None = None) -> list[
         "--workers",
         str(workers),
     ]
-    # No --admin-key: the admin API's request journal writes into the store, and every write
-    # empties every answer cache on it (the journal is off by default, as here).
+    # No --admin-key: serve as it is by default, with no admin API and no request journal
+    # (whose batches, when the journal lived in the store's own file, emptied every cache).
     if cache is not None:
         cmd += ["--cache-size", str(cache)]
     return cmd
