@@ -59,6 +59,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = parse_int(text, 1, 100_000_000)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 100000000")
+    return value
+
+
 def key_option(p: argparse.ArgumentParser) -> None:
     """``--secret-key-file``: every command that reads or writes mailbox passwords has it."""
     p.add_argument(
@@ -124,9 +131,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="keep syncing, a pass every SECONDS (failing mailboxes on their backoff)",
     )
     # For tests of crashes and takeovers: small commits, short leases.
-    sync.add_argument("--batch", type=int, default=mailsync.BATCH, help=argparse.SUPPRESS)
+    sync.add_argument("--batch", type=_positive, default=mailsync.BATCH, help=argparse.SUPPRESS)
     sync.add_argument(
-        "--lease-seconds", type=int, default=mailsync.LEASE_TTL, help=argparse.SUPPRESS
+        "--lease-seconds", type=_positive, default=mailsync.LEASE_TTL, help=argparse.SUPPRESS
     )
     sync.set_defaults(run=_sync)
 
