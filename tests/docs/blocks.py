@@ -12,7 +12,7 @@ the runner's conventions on top:
   between allowed) is a directive for it: ``skip reason="..."``, ``background port=N`` or
   ``file path=NAME``; ``<!-- docs-runner: clone -->`` anywhere runs the page in a copy of the
   repository (a page read in a clone);
-- in expected output, ``<N hex>`` stands for N hexadecimal digits, ``<...>`` for any text
+- in expected output, ``<N hex>`` stands for N hexadecimal digits, ``…`` (U+2026) for any text
   within a line, and a line that is ``...`` alone for any number of lines.
 """
 
@@ -30,7 +30,7 @@ PYTHON = frozenset({"python", "py"})
 OUTPUT = frozenset({"text", "json", ""})
 
 _DIRECTIVE = re.compile(r"\A\s*<!--\s*docs-runner:(?P<body>.*?)-->\s*\Z", re.DOTALL)
-_PLACEHOLDER = re.compile(r"<(?:(?P<hex>\d+) hex|(?P<any>\.\.\.))>")
+_PLACEHOLDER = re.compile(r"<(?P<hex>\d+) hex>|(?P<any>\u2026)")
 
 
 class PageError(Exception):
@@ -201,3 +201,15 @@ def normalise(output: str) -> str:
 def matches(expected: str, actual: str) -> bool:
     """Whether ``actual`` (a block's stdout and stderr) is what ``expected`` shows."""
     return pattern(expected).fullmatch(normalise(actual)) is not None
+
+
+def masked(expected: str, actual: str) -> list[str]:
+    """``actual``'s lines, each one that an expected line's placeholders match replaced by that
+    expected line: a diff of the two then shows only the lines that really differ."""
+    lines = normalise(expected).splitlines()
+    patterns = [(line, pattern(line)) for line in lines if line.strip() != "..."]
+    out = []
+    for line in normalise(actual).splitlines():
+        same = next((text for text, regex in patterns if regex.fullmatch(line + "\n")), None)
+        out.append(line if same is None else same)
+    return out

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.docs.blocks import PYTHON, SHELL, Block, matches, normalise, parse
+from tests.docs.blocks import PYTHON, SHELL, Block, masked, matches, normalise, parse
 
 #: Seconds a foreground block may take (an SDK's install from the registry included).
 BLOCK_TIMEOUT = 300.0
@@ -125,6 +125,7 @@ class Report:
     files: int = 0
     checked: int = 0  # expected outputs compared
     skips: list[str] = field(default_factory=list)
+    seconds: list[tuple[str, float]] = field(default_factory=list)  # each block that ran
 
 
 @dataclass
@@ -150,10 +151,16 @@ def run_page(path: Path, venv: Path, root: Path, name: str | None = None) -> Rep
         else:
             folder.mkdir()
         state.write_text(f"cd -- {shlex.quote(str(folder))}\n")
-        page = _Page(name or str(path), folder, state, reader_env(venv))
+        # The page's temporary files (mktemp, tempfile, a demo's store) go with its folder.
+        (Path(tmp) / "tmp").mkdir()
+        env = dict(reader_env(venv), TMPDIR=str(Path(tmp) / "tmp"))
+        page = _Page(name or str(path), folder, state, env)
         try:
             for block in page_doc.blocks:
+                started = time.monotonic()
                 _run_block(page, block, report)
+                if block.runs and not (block.directive and block.directive.kind == "skip"):
+                    report.seconds.append((block.where, time.monotonic() - started))
         finally:
             _stop(page)
     return report
@@ -294,16 +301,35 @@ def _listening(port: int) -> bool:
 def _compare(page: _Page, block: Block, actual: str) -> None:
     if block.output is None or matches(block.output.text, actual):
         return
+    expected, printed = normalise(block.output.text).splitlines(), masked(block.output.text, actual)
     diff = difflib.unified_diff(
-        normalise(block.output.text).splitlines(),
-        normalise(actual).splitlines(),
-        f"expected (line {block.output.line})",
-        "printed",
-        lineterm="",
+        expected, printed, f"expected (line {block.output.line})", "printed", lineterm=""
     )
     raise BlockFailed(
-        f"{page.name}, block at {block.where}: the output is not the page's\n" + "\n".join(diff)
+        f"{page.name}, block at {block.where}: the output is not the page's\n"
+        + "\n".join(diff)
+        + _first_difference(expected, printed)
     )
+
+
+def _first_difference(expected: list[str], printed: list[str]) -> str:
+    """Where the first changed line differs, for lines too long to compare by eye."""
+    matcher = difflib.SequenceMatcher(None, expected, printed, autojunk=False)
+    for tag, e, _, p, _ in matcher.get_opcodes():
+        if tag == "replace":
+            want, got = expected[e], printed[p]
+            at = next(
+                (i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b),
+                min(len(want), len(got)),
+            )
+            if max(len(want), len(got)) > 100:
+                return (
+                    f"\nfirst difference at column {at + 1} of that line:"
+                    f"\n  expected ...{want[max(0, at - 40) : at + 40]}..."
+                    f"\n  printed  ...{got[max(0, at - 40) : at + 40]}..."
+                )
+            break
+    return ""
 
 
 def _message(page: _Page, block: Block, why: str, raw: bytes) -> str:

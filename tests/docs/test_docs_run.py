@@ -46,3 +46,6 @@ def test_page_runs_as_written(page: Path, venv: Path) -> None:
     )
     for skip in report.skips:
         print(f"  skipped {skip}")
+    for where, seconds in report.seconds:
+        if seconds >= 5:
+            print(f"  {seconds:.1f} s: {where}")

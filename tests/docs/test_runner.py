@@ -120,8 +120,9 @@ def test_a_bad_directive_is_an_error_naming_its_line(text: str, error: str) -> N
         ("token 1000.<32 hex>.<32 hex>\n", "token 1000." + "ab" * 16 + "." + "0" * 32, True),
         ("token 1000.<32 hex>\n", "token 1000." + "ab" * 15, False),
         ("token 1000.<32 hex>\n", "token 1000." + "AB" * 16, False),
-        ("loaded <...>: 1 orgs\n", "loaded /tmp/x/y.json: 1 orgs\n", True),
-        ("loaded <...>: 1 orgs\n", "loaded a\nb: 1 orgs\n", False),  # <...> stays in its line
+        ("loaded \u2026: 1 orgs\n", "loaded /tmp/x/y.json: 1 orgs\n", True),
+        ("loaded \u2026: 1 orgs\n", "loaded a\nb: 1 orgs\n", False),  # … stays in its line
+        ('{"time":"\u2026","pid":\u2026}\n', '{"time":"12:00","pid":7}\n', True),
         ("first\n...\nlast\n", "first\n1\n2\nlast\n", True),
         ("first\n...\nlast\n", "first\nlast\n", True),
         ("first\n...\nlast\n", "first\n1\n", False),
@@ -192,9 +193,11 @@ def test_a_failing_python_block_fails_its_page(tmp_path: Path) -> None:
         run(tmp_path, "'''python\n1 / 0\n'''\n")
 
 
-def test_other_output_fails_with_a_diff(tmp_path: Path) -> None:
-    with pytest.raises(BlockFailed, match=r"not the page's(.|\n)*-two\n\+deux"):
-        run(tmp_path, "'''sh\necho one; echo deux\n'''\n'''text\none\ntwo\n'''\n")
+def test_other_output_fails_with_a_diff_of_the_lines_that_differ(tmp_path: Path) -> None:
+    text = "'''sh\necho one $$; echo deux\n'''\n'''text\none \u2026\ntwo\n'''\n"
+    with pytest.raises(BlockFailed, match="not the page's") as failed:
+        run(tmp_path, text)
+    assert "\n one \u2026\n-two\n+deux" in str(failed.value)  # the matching line is no change
 
 
 def test_a_background_server_runs_until_its_page_ends(tmp_path: Path) -> None:
