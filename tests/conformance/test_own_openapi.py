@@ -157,10 +157,12 @@ ACME_SOID = "ZohoCRM.412463000000000001"
 
 # Served routes this document leaves out on purpose.
 UNDOCUMENTED = {
-    "/__emailshare/stats": "admin API being rewritten (issue 7); only load and reset described",
-    "/__emailshare/state": "admin API being rewritten (issue 7)",
-    "/__emailshare/requests": "admin API being rewritten (issue 7)",
-    "/__emailshare/explain": "admin API being rewritten (issue 7)",
+    "/__emailshare/stats": "admin API: described in docs/admin.md, not in this document",
+    "/__emailshare/state": "admin API: described in docs/admin.md (its body is the fixture format)",
+    "/__emailshare/requests": "admin API (the request journal): described in docs/admin.md",
+    "/__emailshare/requests/{request_id}": "admin API (one journal entry): docs/admin.md",
+    "/__emailshare/explain": "admin API: described in docs/admin.md",
+    "/__emailshare/mailboxes": "admin API (mailbox sync state): described in docs/mailboxes.md",
     "/__emailshare/ui": "admin web page (HTML, JS, CSS), not an API",
 }
 DETAILS_PATH = "/crm/{version}/{module}/{record_id}/__emails_sharing_details"
