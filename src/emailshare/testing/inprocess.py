@@ -12,7 +12,6 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,13 +24,7 @@ if TYPE_CHECKING:
     from emailshare.service.admin import LoadSummary
     from emailshare.storage.repo import Store
 from emailshare.testing.asgi import Lifespan, LoopThread, bridge_class
-from emailshare.testing.journal import (
-    JournalReads,
-    RequestEntry,
-    aclear_requests,
-    aread_requests,
-    journal_params,
-)
+from emailshare.testing.journal import AsyncJournalReads, JournalReads
 from emailshare.testing.store import (
     DEFAULT_SCOPES,
     FixtureSource,
@@ -48,7 +41,7 @@ INPROCESS_URL = "http://testserver"
 # --- the app in this process -----------------------------------------------------------------
 
 
-class AsyncInProcess:
+class AsyncInProcess(AsyncJournalReads):
     """The emailshare app running in the caller's event loop (asyncio), no socket, no thread.
 
     ``async with AsyncInProcess(fixture=doc) as app:`` runs the app's lifespan (the store
@@ -209,34 +202,8 @@ class AsyncInProcess:
             self.store, user_id, scopes, expires_in=expires_in, org_id=org_id, now=self._now()
         )
 
-    async def requests(
-        self,
-        *,
-        path: str | None = None,
-        path_contains: str | None = None,
-        method: str | None = None,
-        status: int | str | None = None,
-        caller: int | str | None = None,
-        org: int | str | None = None,
-        since: datetime | str | None = None,
-        limit: int = 50,
-    ) -> list[RequestEntry]:
-        """The request journal's entries, as :meth:`InProcess.requests` (awaited)."""
-        params = journal_params(
-            path=path,
-            path_contains=path_contains,
-            method=method,
-            status=status,
-            caller=caller,
-            org=org,
-            since=since,
-            limit=limit,
-        )
-        return await aread_requests(self.client, self.settings.admin_key, params)
-
-    async def clear_requests(self) -> None:
-        """Empty the request journal."""
-        await aclear_requests(self.client, self.settings.admin_key)
+    def _journal_target(self) -> tuple[httpx.AsyncClient, str | None]:
+        return self.client, self.settings.admin_key
 
 
 class InProcess(JournalReads):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 if TYPE_CHECKING:
     import httpx
@@ -79,30 +79,31 @@ class RequestEntry:
         return json.loads(self.response_body)
 
 
-def journal_params(
-    *,
-    path: str | None = None,
-    path_contains: str | None = None,
-    method: str | None = None,
-    status: int | str | None = None,
-    caller: int | str | None = None,
-    org: int | str | None = None,
-    since: datetime | str | None = None,
-    limit: int = 50,
-) -> dict[str, str]:
-    """The query string of ``GET /__emailshare/requests`` for these filters (docs/admin.md):
-    ``status`` 404 or "4xx"; ``since`` a datetime, an ISO 8601 text or a request id."""
-    params = {"limit": str(limit)}
-    for name, value in (
-        ("path", path),
-        ("path_contains", path_contains),
-        ("method", method),
-        ("status", status),
-        ("caller", caller),
-        ("org", org),
-    ):
+class JournalQuery(TypedDict, total=False):
+    """The filters of ``GET /__emailshare/requests`` (docs/admin.md), one home for every
+    ``requests(...)``: a ``path`` prefix, a substring of it (``path_contains``), the ``method``,
+    a ``status`` (404) or class ("4xx"), the ``caller``'s user id, the ``org``, ``since`` (a
+    datetime, an ISO 8601 text or a request id: the requests after it) and ``limit`` (50)."""
+
+    path: str | None
+    path_contains: str | None
+    method: str | None
+    status: int | str | None
+    caller: int | str | None
+    org: int | str | None
+    since: datetime | str | None
+    limit: int
+
+
+def journal_params(**query: Unpack[JournalQuery]) -> dict[str, str]:
+    """The query string of ``GET /__emailshare/requests`` for these filters
+    (:class:`JournalQuery`)."""
+    params = {"limit": str(query.get("limit", 50))}
+    for name in ("path", "path_contains", "method", "status", "caller", "org"):
+        value = query.get(name)
         if value is not None:
             params[name] = str(value)
+    since = query.get("since")
     if isinstance(since, datetime):
         params["since"] = since.isoformat()
     elif since is not None:
@@ -125,63 +126,37 @@ def _entries(response: httpx.Response) -> list[RequestEntry]:
     return [RequestEntry.from_doc(d) for d in response.json()["requests"]]
 
 
-def read_requests(
-    client: httpx.Client, admin_key: str | None, params: dict[str, str]
-) -> list[RequestEntry]:
-    """The journal's entries for ``params`` (:func:`journal_params`), oldest first."""
-    headers = _key(admin_key)
-    return _entries(client.get(PATH, params=params, headers=headers))
-
-
-async def aread_requests(
-    client: httpx.AsyncClient, admin_key: str | None, params: dict[str, str]
-) -> list[RequestEntry]:
-    """:func:`read_requests` for an ``httpx.AsyncClient``."""
-    headers = _key(admin_key)
-    return _entries(await client.get(PATH, params=params, headers=headers))
-
-
-async def aclear_requests(client: httpx.AsyncClient, admin_key: str | None) -> None:
-    """Empty the journal, through an ``httpx.AsyncClient``."""
-    (await client.delete(PATH, headers=_key(admin_key))).raise_for_status()
-
-
 class JournalReads:
     """``requests(...)`` and ``clear_requests()`` for a handle with a sync client and a key."""
 
     def _journal_target(self) -> tuple[httpx.Client, str | None]:
         raise NotImplementedError
 
-    def requests(
-        self,
-        *,
-        path: str | None = None,
-        path_contains: str | None = None,
-        method: str | None = None,
-        status: int | str | None = None,
-        caller: int | str | None = None,
-        org: int | str | None = None,
-        since: datetime | str | None = None,
-        limit: int = 50,
-    ) -> list[RequestEntry]:
-        """The requests the journal kept, oldest first, the newest ``limit`` that match: a
-        ``path`` prefix, a substring of it (``path_contains``), the ``method``, a ``status``
-        (404) or class ("4xx"), the ``caller``'s user id, the ``org``, and ``since`` (a time,
-        or a request id: the requests after it)."""
+    def requests(self, **query: Unpack[JournalQuery]) -> list[RequestEntry]:
+        """The requests the journal kept, oldest first, the newest ``limit`` that match the
+        filters of :class:`JournalQuery`."""
         client, key = self._journal_target()
-        params = journal_params(
-            path=path,
-            path_contains=path_contains,
-            method=method,
-            status=status,
-            caller=caller,
-            org=org,
-            since=since,
-            limit=limit,
-        )
-        return read_requests(client, key, params)
+        return _entries(client.get(PATH, params=journal_params(**query), headers=_key(key)))
 
     def clear_requests(self) -> None:
         """Empty the journal (every worker's entries)."""
         client, key = self._journal_target()
         client.delete(PATH, headers=_key(key)).raise_for_status()
+
+
+class AsyncJournalReads:
+    """:class:`JournalReads` awaited, for a handle with an ``httpx.AsyncClient`` and a key."""
+
+    def _journal_target(self) -> tuple[httpx.AsyncClient, str | None]:
+        raise NotImplementedError
+
+    async def requests(self, **query: Unpack[JournalQuery]) -> list[RequestEntry]:
+        """The request journal's entries, as :meth:`JournalReads.requests` (awaited)."""
+        client, key = self._journal_target()
+        response = await client.get(PATH, params=journal_params(**query), headers=_key(key))
+        return _entries(response)
+
+    async def clear_requests(self) -> None:
+        """Empty the request journal."""
+        client, key = self._journal_target()
+        (await client.delete(PATH, headers=_key(key))).raise_for_status()

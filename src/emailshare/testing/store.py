@@ -14,18 +14,16 @@ from collections.abc import (
     Sequence,
 )
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar, Unpack
 
 from emailshare.domain.model import Org  # plain values, standard library only
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     import httpx
 
     from emailshare.service.admin import LoadSummary
     from emailshare.storage.repo import Store
-    from emailshare.testing.journal import RequestEntry
+    from emailshare.testing.journal import JournalQuery, RequestEntry
 
 T = TypeVar("T")
 #: A fixture document: a path to a JSON/YAML file, the parsed document, its JSON/YAML text, or
@@ -209,16 +207,5 @@ class Emailshare(Protocol):
         expires_in: int = 3600,
         org_id: int | str | None = None,
     ) -> str: ...
-    def requests(
-        self,
-        *,
-        path: str | None = None,
-        path_contains: str | None = None,
-        method: str | None = None,
-        status: int | str | None = None,
-        caller: int | str | None = None,
-        org: int | str | None = None,
-        since: datetime | str | None = None,
-        limit: int = 50,
-    ) -> list[RequestEntry]: ...
+    def requests(self, **query: Unpack[JournalQuery]) -> list[RequestEntry]: ...
     def clear_requests(self) -> None: ...
