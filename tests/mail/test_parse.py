@@ -222,3 +222,39 @@ def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
 def test_header_soup_never_raises(parts: list[bytes]) -> None:
     got = parse(b"".join(parts), FALLBACK)
     assert isinstance(got, ParsedMail | Skipped)
+
+
+_ATEXT = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
+_atom = st.text(alphabet=_ATEXT, min_size=1, max_size=6)
+_spec = st.builds(
+    lambda local, domain: f"{local}@{domain}",
+    st.lists(_atom, min_size=1, max_size=2).map(".".join),
+    st.lists(_atom, min_size=1, max_size=3).map(".".join),
+)
+_item = st.one_of(
+    _spec,
+    st.builds(
+        lambda words, spec: f"{words} <{spec}>",
+        st.lists(_atom, min_size=1, max_size=3).map(" ".join),
+        _spec,
+    ),
+)
+
+
+@given(st.lists(_item, min_size=1, max_size=4), st.text(alphabet=_ATEXT + " ", max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_plain_headers_read_as_policy_default_reads_them(items: list[str], subject: str) -> None:
+    """The fast paths (plain address lists, subjects without encoded words) give what
+    policy.default's registry gives; what they do not take goes to the registry."""
+    value = ", ".join(items)
+    raw = f"From: {value}\r\nTo: {value}\r\nSubject: {subject}\r\n\r\nbody\r\n".encode()
+    got = _parsed(raw)
+    read = email.message_from_bytes(raw, policy=email.policy.default)
+    want = [
+        (a.display_name or None, a.addr_spec)
+        for a in read["To"].addresses
+        if a.addr_spec and a.addr_spec != "<>"
+    ]
+    assert [(p.name, p.address) for p in got.to] == want
+    assert (got.sender.name, got.sender.address) == want[0]
+    assert got.subject == " ".join(str(read["Subject"]).split())

@@ -16,17 +16,18 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from typing import TypeVar
 
-from emailshare.domain.emails import address_key
 from emailshare.domain.errors import FixtureError
-from emailshare.domain.mail import Attachment, Email, EmailKind, Party, default_status
+from emailshare.domain.mail import Email
 from emailshare.domain.mailserver import MailServer, SyncState
 from emailshare.domain.model import Org
 from emailshare.mail import vault
-from emailshare.mail.parse import ParsedMail, Person, Skipped, parse
+from emailshare.mail.parse import Skipped
+from emailshare.service.mailparse import Parser
+from emailshare.service.mailparse import as_email as as_email  # import-mail's too
 from emailshare.service.mailports import (
     Connector,
     FailureKind,
@@ -39,10 +40,11 @@ from emailshare.service.mailports import (
     PopSession,
 )
 
-BATCH = 200
+BATCH = 500  # messages per FETCH and per transaction
 _log = logging.getLogger("emailshare.mailsync")
 LEASE_TTL = 120
 Progress = Callable[[Mailbox, int], None]
+_C = TypeVar("_C")
 
 
 def instance_id() -> str:
@@ -86,6 +88,7 @@ class Syncer:
     clock: Callable[[], float] = time.time
     batch: int = BATCH
     lease_ttl: int = LEASE_TTL
+    parser: Parser = field(default_factory=Parser)
 
     async def run(
         self,
@@ -93,6 +96,14 @@ class Syncer:
         *,
         due_only: bool = False,
         progress: Progress | None = None,
+    ) -> PassSummary:
+        try:
+            return await self._run(user_id, due_only, progress)
+        finally:
+            self.parser.close()
+
+    async def _run(
+        self, user_id: int | None, due_only: bool, progress: Progress | None
     ) -> PassSummary:
         summary = PassSummary()
         states = await self.store.states(user_id)
@@ -174,10 +185,9 @@ class Syncer:
         uids = [u for u in await asyncio.to_thread(session.uids_after, last) if u > last]
         if not uids and (known is None or known[0] != validity):
             await self.store.write_imap(box, self._lease(), (folder, validity, last), [], [])
-        for start in range(0, len(uids), self.batch):
-            chunk = uids[start : start + self.batch]
-            fetched = await asyncio.to_thread(session.fetch, chunk)
-            emails, skipped = _parsed(box, fetched, is_sent)
+        chunks = [uids[i : i + self.batch] for i in range(0, len(uids), self.batch)]
+
+        async def store(chunk: list[int], emails: list[Email], skipped: list[Skipped]) -> None:
             top = max(chunk)
             out.new += await self.store.write_imap(
                 box, self._lease(), (folder, validity, top), emails, skipped
@@ -186,68 +196,72 @@ class Syncer:
             if progress:
                 progress(box, len(chunk))
 
+        await self._pipeline(
+            box, chunks, lambda chunk: session.fetch(chunk), is_sent, len(uids), store
+        )
+
+    async def _pipeline(
+        self,
+        box: Mailbox,
+        chunks: Sequence[Sequence[_C]],
+        fetch: Callable[[Sequence[_C]], list[Fetched]],
+        is_sent: bool,
+        total: int,
+        store: Callable[[list[_C], list[Email], list[Skipped]], Awaitable[None]],
+    ) -> None:
+        """Fetch, parse and store the batches in three stages at once: while batch i is
+        parsed (in worker processes when there are many), batch i+1 downloads (on a thread:
+        the session's one connection, so fetches never overlap each other) and batch i-1 is
+        stored. Batches are stored in order, each in its own transaction."""
+        if not chunks:
+            return
+        owner = (box.user_id, box.address)
+        self.parser.prepare(total)
+        fetching = asyncio.ensure_future(asyncio.to_thread(fetch, chunks[0]))
+        stored: asyncio.Future[None] | None = None
+        try:
+            for i, chunk in enumerate(chunks):
+                fetched = await fetching
+                if i + 1 < len(chunks):
+                    fetching = asyncio.ensure_future(asyncio.to_thread(fetch, chunks[i + 1]))
+                parsing = asyncio.ensure_future(self.parser.parse(owner, fetched, is_sent))
+                if stored is not None:
+                    await stored
+                emails, skipped = await parsing
+                stored = asyncio.ensure_future(store(list(chunk), emails, skipped))
+            if stored is not None:
+                await stored
+                stored = None
+        finally:
+            # A failed stage: the session must be idle before it is closed, and nothing
+            # stored after the failure.
+            for task in (fetching, stored):
+                if task is not None and not task.done():
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+
     async def _pop(self, box: Mailbox, out: Outcome, progress: Progress | None) -> None:
         session: PopSession = await asyncio.to_thread(self.connector.pop, box.server)
         try:
             seen = await self.store.pop_seen(box.org_id, box.user_id)
             todo = [(n, u) for n, u in await asyncio.to_thread(session.uidls) if u not in seen]
-            for start in range(0, len(todo), self.batch):
-                chunk = todo[start : start + self.batch]
-                fetched = [
-                    Fetched(0, await asyncio.to_thread(session.retrieve, n), None, True)
-                    for n, _ in chunk
-                ]
-                emails, skipped = _parsed(box, fetched, False)
+            chunks = [todo[i : i + self.batch] for i in range(0, len(todo), self.batch)]
+
+            def fetch(chunk: Sequence[tuple[int, str]]) -> list[Fetched]:
+                return [Fetched(0, session.retrieve(n), None, True) for n, _ in chunk]
+
+            async def store(
+                chunk: list[tuple[int, str]], emails: list[Email], skipped: list[Skipped]
+            ) -> None:
                 uidls = [u for _, u in chunk]
                 out.new += await self.store.write_pop(box, self._lease(), uidls, emails, skipped)
                 out.skipped += len(skipped)
                 if progress:
                     progress(box, len(chunk))
+
+            await self._pipeline(box, chunks, fetch, False, len(todo), store)
         finally:
             await asyncio.to_thread(session.close)
-
-
-def _parsed(
-    box: Mailbox, fetched: Sequence[Fetched], in_sent_folder: bool
-) -> tuple[list[Email], list[Skipped]]:
-    emails: list[Email] = []
-    skipped: list[Skipped] = []
-    now = datetime.now(UTC)
-    for f in fetched:
-        got = parse(f.raw, f.arrived or now)
-        if isinstance(got, ParsedMail):
-            emails.append(as_email(got, box, in_sent_folder, f.seen))
-        else:
-            skipped.append(got)
-    return emails, skipped
-
-
-def _party(p: Person) -> Party:
-    return Party(p.name, p.address)
-
-
-def as_email(mail: ParsedMail, box: Mailbox, in_sent_folder: bool, seen: bool) -> Email:
-    """A parsed message as its owner's mailbox email (docs/contract.md §§10.1, 12.4): sent when
-    it is in the sent folder or from the mailbox's own address; read when seen or sent."""
-    sent = in_sent_folder or address_key(mail.sender.address) == address_key(box.address)
-    return Email(
-        message_id=mail.message_id(box.user_id),
-        kind=EmailKind.MAILBOX,
-        owner=box.user_id,
-        time=mail.time,
-        sender=_party(mail.sender),
-        to=tuple(_party(p) for p in mail.to),
-        cc=tuple(_party(p) for p in mail.cc),
-        reply_to=_party(mail.reply_to) if mail.reply_to else None,
-        thread_id=mail.thread_id,
-        subject=mail.subject,
-        content=mail.content,
-        mail_format=mail.mail_format,
-        sent=sent,
-        read=seen or sent,
-        attachments=tuple(Attachment(a.id, a.name, a.size) for a in mail.attachments),
-        status=default_status(EmailKind.MAILBOX, sent),
-    )
 
 
 def seal(orgs: Sequence[Org], key: vault.SecretKey | None) -> list[Org]:

@@ -138,8 +138,16 @@ class _SQLiteTx:
 
     async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         # Bulk loads: the rows are written on the writer's thread, the loop serves meanwhile.
+        # The cursor is closed there too: returned, it would live on in the executor's future
+        # (a reference cycle), and the collector freeing it on the loop later resets its
+        # statement while the writer's thread runs the same cached statement again — SQLite's
+        # "bad parameter or other API misuse" (seen syncing 3,000 messages, bench/mailsync.py).
         conn = self._checked()
-        await self._off_loop(lambda: conn.executemany(sql, rows))
+
+        def write() -> None:
+            conn.executemany(sql, rows).close()
+
+        await self._off_loop(write)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         row: Row | None = self._checked().execute(sql, params).fetchone()

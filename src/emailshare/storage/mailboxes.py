@@ -1,10 +1,10 @@
 """Every SQL statement of mailbox syncing (migration 0010): it implements the
 ``service.mailports.MailboxStore`` port (without importing it). Parameterised always.
 
-Synced messages become rows of the emails table (storage.email_rows.add_synced, docs/contract.md
-§12): one per (org, message id), and the message id is derived from the mailbox's owner and the
-message (``ParsedMail.message_id``), so a message is stored once per mailbox, whichever folder,
-pass or instance sees it again.
+Synced messages become rows of the emails table (``add_batch``, a batch at a time;
+docs/contract.md §12): one per (org, message id), and the message id is derived from the
+mailbox's owner and the message (``ParsedMail.message_id``), so a message is stored once per
+mailbox, whichever folder, pass or instance sees it again.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from emailshare.domain.mailserver import KEY_HOW, Mailbox, MailServer, Security,
 from emailshare.domain.model import Org
 from emailshare.mail.parse import Skipped
 from emailshare.storage.db import Database, Row, Tx
-from emailshare.storage.email_rows import add_synced
+from emailshare.storage.email_rows import (
+    INSERT_EMAIL,
+    INSERT_EMAIL_ADDRESS,
+    address_rows,
+    email_row,
+    marks,
+)
 
 _STATE = (
     "SELECT s.org_id, s.user_id, u.mailbox_protocol, u.mailbox_address, s.host, s.port,"
@@ -44,6 +50,38 @@ def _state(r: Row) -> SyncState:
         failures=int(r[12]),
         next_try_at=int(r[13]),
     )
+
+
+_ASKED = 500  # message ids per "which are stored already" query
+
+
+async def add_batch(tx: Tx, org_id: int, emails: Sequence[Email]) -> int:
+    """A batch of synced or imported mailbox emails, each unless its message id is stored
+    already (the same message seen again, in this batch too); the count of new ones.
+
+    A handful of statements per batch, whatever its size: the ids stored already asked in
+    one query per 500, then the new emails and their addresses each one ``executemany``
+    (a statement per email and one more for its addresses cost about 1 ms a message).
+    """
+    unique: dict[str, Email] = {}
+    for e in emails:
+        unique.setdefault(e.message_id, e)
+    ids = list(unique)
+    for start in range(0, len(ids), _ASKED):
+        part = ids[start : start + _ASKED]
+        rows = await tx.fetchall(
+            f"SELECT message_id FROM emails WHERE org_id = ? AND message_id IN ({marks(part)})",
+            (org_id, *part),
+        )
+        for (mid,) in rows:
+            unique.pop(str(mid), None)
+    new = list(unique.values())
+    if new:
+        # ON CONFLICT: an import-mail running meanwhile may have stored one since.
+        rows_ = [email_row(org_id, 0, e) for e in new]
+        await tx.executemany(INSERT_EMAIL + " ON CONFLICT DO NOTHING", rows_)
+        await tx.executemany(INSERT_EMAIL_ADDRESS, address_rows(org_id, new))
+    return len(new)
 
 
 async def insert_servers(tx: Tx, org: Org) -> None:
@@ -122,7 +160,7 @@ class MailboxRepo:
         """Imported messages (no server, no lease), in one transaction; the new ones' count."""
 
         async def work(tx: Tx) -> int:
-            new = sum([await add_synced(tx, org_id, e) for e in emails])
+            new = await add_batch(tx, org_id, emails)
             if skipped:
                 await tx.executemany(
                     "INSERT INTO mailbox_skipped (org_id, user_id, message_key, reason)"
@@ -238,9 +276,7 @@ class MailboxRepo:
         )
         if held != 1:
             raise LeaseLost
-        new = 0
-        for e in emails:
-            new += await add_synced(tx, box.org_id, e)
+        new = await add_batch(tx, box.org_id, emails)
         if skipped:
             await tx.executemany(
                 "INSERT INTO mailbox_skipped (org_id, user_id, message_key, reason)"
