@@ -23,7 +23,7 @@ from typing import IO
 from emailshare.domain import emails as rules
 from emailshare.domain.mail import Email, EmailKind, Party
 from emailshare.domain.model import Org, Record, Status, User
-from emailshare.storage import bulk, email_rows
+from emailshare.storage import batch, email_rows
 from emailshare.storage.db import Database
 
 _KINDS = (EmailKind.MAILBOX,) * 12 + (EmailKind.SENT,) * 5 + (EmailKind.SCHEDULED, EmailKind.DRAFT)
@@ -116,7 +116,7 @@ async def write_emails(
     per_record: int,
     rnd: random.Random,
     requests_out: IO[str] | None,
-    progress: bulk.Progress | None = None,
+    progress: batch.Progress | None = None,
 ) -> EmailsSummary:
     """Give ``org``'s records (already written) addresses and ``per_record`` emails each,
     written through the bulk API a batch at a time, :data:`PER_TRANSACTION` emails to a
@@ -137,7 +137,7 @@ async def write_emails(
         if rules.has_addresses(r.module)
     )
     async with db.transaction() as tx:
-        await bulk.insert_many(
+        await batch.insert_many(
             tx, email_rows.INSERT_RECORD_ADDRESS, addressed, progress, "addresses"
         )
     lines = 0
@@ -156,12 +156,12 @@ async def write_emails(
     emails = every()
     while True:
         async with db.transaction() as tx:
-            for _ in range(PER_TRANSACTION // bulk.BATCH):
-                chunk = list(islice(emails, bulk.BATCH))
+            for _ in range(PER_TRANSACTION // batch.BATCH):
+                chunk = list(islice(emails, batch.BATCH))
                 if not chunk:
                     return EmailsSummary(written, lines)
                 rows = (email_rows.email_row(org.id, written + i, e) for i, e in enumerate(chunk))
-                await bulk.insert_many(tx, email_rows.INSERT_EMAIL, rows, progress, "emails")
+                await batch.insert_many(tx, email_rows.INSERT_EMAIL, rows, progress, "emails")
                 found = email_rows.address_rows(org.id, chunk)
-                await bulk.insert_many(tx, email_rows.INSERT_EMAIL_ADDRESS, found)
+                await batch.insert_many(tx, email_rows.INSERT_EMAIL_ADDRESS, found)
                 written += len(chunk)

@@ -2,30 +2,23 @@
 
 The one place that turns domain values into rows. Loading (``Store.replace_orgs``: fixtures,
 the admin API, the test helpers) and ``emailshare gen`` (synthetic data sets of a million
-records) both write through :func:`replace_org`. Rows go in batches of :data:`BATCH`, each one
-``executemany`` of one parameterised statement, on SQLite and PostgreSQL alike (psycopg
-pipelines an ``executemany``), so memory stays bounded and a progress callback can follow.
+records) both write through :func:`replace_org`. Rows go in batches through
+``storage/batch.insert_many``, so memory stays bounded and a progress callback can follow.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterator
 
 from emailshare.domain.model import Org
 from emailshare.domain.roles import Span, number_roles
 from emailshare.domain.tokens import secret_hash, token_hash
+from emailshare.storage.batch import Progress, insert_many
 from emailshare.storage.common import INSERT_ACCESS_TOKEN
 from emailshare.storage.db import Database, Params, Tx
 from emailshare.storage.email_rows import insert_mail
 from emailshare.storage.mailboxes import insert_servers
-
-#: Rows per ``executemany``: large enough to amortise the call, small enough to bound memory.
-BATCH = 50_000
-
-#: Called after each batch with the number of rows written and what they are ("users", ...).
-Progress = Callable[[int, str], None]
 
 INSERT_ORG = "INSERT INTO orgs (id, name) VALUES (?, ?)"
 INSERT_DATA_SHARING = "INSERT INTO data_sharing (org_id, module, level) VALUES (?, ?, ?)"
@@ -70,21 +63,6 @@ def _client_hash(client_id: str, secret: str) -> str:
             del _HASHED[next(iter(_HASHED))]
         found = _HASHED[key] = secret_hash(secret)
     return found
-
-
-async def insert_many(
-    tx: Tx, sql: str, rows: Iterable[Params], progress: Progress | None = None, label: str = ""
-) -> int:
-    """Insert ``rows`` with ``sql`` (one parameterised INSERT), :data:`BATCH` rows per
-    ``executemany``; the number of rows written."""
-    written = 0
-    it: Iterator[Params] = iter(rows)
-    while batch := list(islice(it, BATCH)):
-        await tx.executemany(sql, batch)
-        written += len(batch)
-        if progress is not None:
-            progress(len(batch), label)
-    return written
 
 
 async def replace_org(tx: Tx, org: Org, now: int, progress: Progress | None = None) -> None:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from emailshare.domain import emails as rules
 from emailshare.domain.mail import Attachment, Email, EmailKind, OrgMail, Party
 from emailshare.domain.model import Org
+from emailshare.storage.batch import insert_many
 from emailshare.storage.db import Database, Params, Row, Tx
 
 
@@ -117,15 +118,10 @@ INSERT_EMAIL = (
 )
 
 
-async def _many(tx: Tx, sql: str, rows: list[Params]) -> None:
-    if rows:
-        await tx.executemany(sql, rows)
-
-
 async def insert_mail(tx: Tx, org: Org) -> None:
     """Write an org's email data (its rows are gone: the org was just replaced)."""
     mail = org.mail
-    await _many(
+    await insert_many(
         tx,
         INSERT_RECORD_ADDRESS,
         [
@@ -134,22 +130,22 @@ async def insert_mail(tx: Tx, org: Org) -> None:
             for i, a in enumerate(found)
         ],
     )
-    await _many(
+    await insert_many(
         tx,
         "INSERT INTO contact_accounts (org_id, contact_id, account_id) VALUES (?, ?, ?)",
         [(org.id, c, a) for c, a in mail.accounts.items()],
     )
-    await _many(
+    await insert_many(
         tx,
         "INSERT INTO deal_contacts (org_id, deal_id, contact_id, position) VALUES (?, ?, ?, ?)",
         [(org.id, d, c, i) for d, found in mail.contacts.items() for i, c in enumerate(found)],
     )
-    await _many(
+    await insert_many(
         tx,
         INSERT_EMAIL,
         [email_row(org.id, i, e) for i, e in enumerate(mail.emails)],
     )
-    await _many(tx, INSERT_EMAIL_ADDRESS, address_rows(org.id, mail.emails))
+    await insert_many(tx, INSERT_EMAIL_ADDRESS, address_rows(org.id, mail.emails))
 
 
 def address_rows(org_id: int, emails: Iterable[Email]) -> list[Params]:

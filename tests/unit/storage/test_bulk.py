@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 
 from emailshare.domain.model import Org
 from emailshare.domain.tokens import secret_matches, token_hash
-from emailshare.storage import bulk, migrate, snapshot
+from emailshare.storage import batch, bulk, migrate, snapshot
 from emailshare.storage.db import connect
 from emailshare.storage.repo import Store
 from tests import conftest
@@ -96,18 +96,18 @@ def test_insert_many_writes_in_batches_and_reports_each(tmp_path: Path) -> None:
             await migrate.upgrade(db)
             async with db.transaction() as tx:
                 await tx.execute(bulk.INSERT_ORG, (1, "Org"))
-                written = await bulk.insert_many(
+                written = await batch.insert_many(
                     tx,
                     bulk.INSERT_ROLE,
-                    ((1, 10 + i, f"Role {i}", None, i, i) for i in range(bulk.BATCH + 5)),
+                    ((1, 10 + i, f"Role {i}", None, i, i) for i in range(batch.BATCH + 5)),
                     lambda n, label: seen.append((n, label)),
                     "roles",
                 )
-            assert written == bulk.BATCH + 5
+            assert written == batch.BATCH + 5
             [(count,)] = await db.fetchall("SELECT COUNT(*) FROM roles")
-            assert count == bulk.BATCH + 5
+            assert count == batch.BATCH + 5
         finally:
             await db.close()
         return seen
 
-    assert asyncio.run(run()) == [(bulk.BATCH, "roles"), (5, "roles")]
+    assert asyncio.run(run()) == [(batch.BATCH, "roles"), (5, "roles")]
