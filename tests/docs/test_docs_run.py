@@ -23,9 +23,7 @@ PENDING: dict[str, str] = {
     name: _REWRITING
     for name in (
         "README.md",
-        "docs/client.md",
         "docs/fixtures.md",
-        "docs/oauth.md",
         "docs/operations.md",
         "docs/quickstart-pytest.md",
     )
