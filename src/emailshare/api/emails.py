@@ -11,6 +11,7 @@ from starlette.responses import Response
 from emailshare.api import routes, wire_emails
 from emailshare.domain.errors import InvalidUrlPattern
 from emailshare.service import emails
+from emailshare.service.auth import Caller
 from emailshare.service.emails import EmailReads
 
 EMAILS_ROUTE = "/crm/{version}/{module}/{record_id}/Emails"
@@ -23,12 +24,18 @@ def email_store(request: Request) -> EmailReads:
     return found
 
 
-async def list_emails(request: Request) -> Response:
-    """``GET /crm/{version}/{module}/{record_id}/Emails``; 204 with no body when empty."""
+async def _asked(request: Request) -> tuple[Caller, dict[str, list[str]]]:
+    """What both handlers check and parse, in the contract's order (docs/contract.md §3): the
+    method, the version, the caller; then the query's parameters, every value of each."""
     routes.require_get(request)
     routes.require_version(request.path_params["version"])
     who = await routes.caller(request)
-    params = {k: request.query_params.getlist(k) for k in request.query_params}
+    return who, {k: request.query_params.getlist(k) for k in request.query_params}
+
+
+async def list_emails(request: Request) -> Response:
+    """``GET /crm/{version}/{module}/{record_id}/Emails``; 204 with no body when empty."""
+    who, params = await _asked(request)
     answer = await emails.list_emails(
         routes.store(request),
         email_store(request),
@@ -47,10 +54,7 @@ async def open_email(request: Request) -> Response:
     message_id = request.path_params["message_id"]
     if not _MESSAGE_ID.fullmatch(message_id):  # part of the path's shape (check 1)
         raise InvalidUrlPattern()
-    routes.require_get(request)
-    routes.require_version(request.path_params["version"])
-    who = await routes.caller(request)
-    params = {k: request.query_params.getlist(k) for k in request.query_params}
+    who, params = await _asked(request)
     opened = await emails.open_email(
         routes.store(request),
         email_store(request),

@@ -114,21 +114,19 @@ class JournalTable:
             find = "strpos(path, ?)" if self.db.dialect == "postgresql" else "instr(path, ?)"
             where.append(f"{find} > 0")
             params.append(q.path_contains)
-        if q.method is not None:
-            where.append("method = ?")
-            params.append(q.method)
-        if q.status is not None:
-            where.append("status = ?")
-            params.append(q.status)
+        equal: tuple[tuple[str, object], ...] = (  # our own column names, never the caller's
+            ("method", q.method),
+            ("status", q.status),
+            ("user_id", q.user_id),
+            ("org_id", q.org_id),
+        )
+        for column, value in equal:
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
         if q.status_class is not None:
             where.append("status >= ? AND status < ?")
             params += [q.status_class * 100, q.status_class * 100 + 100]
-        if q.user_id is not None:
-            where.append("user_id = ?")
-            params.append(q.user_id)
-        if q.org_id is not None:
-            where.append("org_id = ?")
-            params.append(q.org_id)
         if q.since is not None:
             where.append("started_us >= ?")
             params.append(round(q.since * 1e6))
