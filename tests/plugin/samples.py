@@ -93,3 +93,13 @@ def sharers(es):
     assert r.status_code == 200, r.text
     return [u["name"] for u in r.json()["__emails_sharing_details"][0]["share_from_users"]]
 """
+
+
+# The head of an async sample test: anyio on asyncio, and the small org loaded for each test.
+ASYNC_HEAD = f"""
+pytestmark = [pytest.mark.anyio, pytest.mark.emailshare(fixture={small()!r})]
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+"""

@@ -20,7 +20,7 @@ import pytest
 import emailshare.api.app
 import emailshare.service.admin
 import emailshare.storage.repo
-from tests.plugin.samples import ACME, PRELUDE, small, small_json, small_yaml
+from tests.plugin.samples import ACME, ASYNC_HEAD, PRELUDE, small, small_json, small_yaml
 
 # Loaded before any inline run, so kept loaded across them (see above).
 PRELOADED = (httpx, emailshare.api.app, emailshare.service.admin, emailshare.storage.repo)
@@ -222,12 +222,7 @@ def test_async_app_in_the_test_event_loop(pytester: pytest.Pytester) -> None:
     sample(
         pytester,
         f"""
-pytestmark = [pytest.mark.anyio, pytest.mark.emailshare(fixture={small()!r})]
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
+{ASYNC_HEAD}
 async def test_async(emailshare_async_app):
     es = emailshare_async_app
     carl = await es.token(CARL)
@@ -418,12 +413,7 @@ def test_async_app_requests(pytester: pytest.Pytester) -> None:
     sample(
         pytester,
         f"""
-pytestmark = [pytest.mark.anyio, pytest.mark.emailshare(fixture={small()!r})]
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
+{ASYNC_HEAD}
 async def test_async(emailshare_async_app):
     es = emailshare_async_app
     await es.client.get(DETAILS, headers={{**auth(await es.token(RITA)), "X-Request-Id": "a-1"}})
