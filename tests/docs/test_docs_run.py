@@ -23,7 +23,6 @@ PENDING: dict[str, str] = {
     name: _REWRITING
     for name in (
         "README.md",
-        "docs/fixtures.md",
         "docs/operations.md",
         "docs/quickstart-pytest.md",
     )
