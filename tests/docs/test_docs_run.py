@@ -24,7 +24,6 @@ PENDING: dict[str, str] = {
     for name in (
         "README.md",
         "docs/operations.md",
-        "docs/quickstart-pytest.md",
     )
 }
 
