@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         "not read, so the demo never writes into your store)",
     )
 
+    demo_token = sub.add_parser(
+        "demo-token", help="print a fresh token for the demo's user, from the running demo"
+    )
+    options.add(demo_token, ["--port"])
+
     example = sub.add_parser(
         "example-fixture", help="print an example fixture (JSON) to start your own org from"
     )
@@ -328,6 +333,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(cli_serve.with_store(args.db, code))
     elif args.command == "gen":
         _gen(args)
+    elif args.command == "demo-token":
+        print(cli_serve.demo_token(args.port))
     elif args.command == "demo":
         cli_serve.demo(args.host, args.port, args.demo_db, args.admin_key, args.keep)
     elif args.command == "migrate":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import shlex
 import shutil
@@ -22,6 +23,7 @@ from emailshare.config import Settings
 from emailshare.domain.errors import FixtureError
 from emailshare.mail import vault
 from emailshare.service import admin
+from emailshare.startup import Exit, Refused
 from emailshare.storage.counts import Counts, counts
 
 __all__ = ["counts"]
@@ -194,6 +196,7 @@ def demo(host: str, port: int, db: str | None, admin_key: str | None, keep: bool
             return await admin.issue_token(store, DEMO_USER, DEMO_SCOPES, 86400, int(time.time()))
 
         token = with_store(db_url, mint)
+        announce_demo(port, db_url)
         url = base_url(host, port)
         call = f"{url}/crm/v8/Accounts/{DEMO_RECORD}/__emails_sharing_details"
         say = [
@@ -209,7 +212,55 @@ def demo(host: str, port: int, db: str | None, admin_key: str | None, keep: bool
         ]
         serve(Settings(db_url=db_url, admin_key=admin_key), host, port, 1, say, held)
     finally:
+        forget_demo(port, db_url)
         if folder is not None and not keep:
             shutil.rmtree(folder, ignore_errors=True)
         elif folder is not None:
             print(f"emailshare demo: the store is kept in {folder}", flush=True)
+
+
+def demo_file(port: int) -> Path:
+    """Where the demo serving ``port`` says which store it serves, for ``emailshare demo-token``
+    (this user's only: the name carries the uid, and the file is written with mode 0600)."""
+    return Path(tempfile.gettempdir()) / f"emailshare-demo-{os.getuid()}-{port}.json"
+
+
+def announce_demo(port: int, db_url: str) -> None:
+    """Write :func:`demo_file` for this demo (replacing a file a killed demo left behind)."""
+    path = demo_file(port)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump({"db": db_url, "pid": os.getpid()}, out)
+
+
+def forget_demo(port: int, db_url: str) -> None:
+    """Remove :func:`demo_file` when it is this demo's (another demo may hold the port now)."""
+    path = demo_file(port)
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("db") == db_url:
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def demo_token(port: int) -> str:
+    """A fresh token for the demo's user (Will Grandon, the demo's scopes) from the store of
+    the demo serving ``port``: what a reader pastes into the demo's curls, without copying it
+    from the demo's output."""
+    path = demo_file(port)
+    try:
+        if path.stat().st_uid != os.getuid():
+            raise OSError("not this user's file")
+        db_url = str(json.loads(path.read_text(encoding="utf-8"))["db"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise Refused(
+            Exit.SETTING,
+            f"no emailshare demo is running on port {port}: start one with "
+            f"emailshare demo --port {port}",
+        ) from None
+
+    async def mint(store: Store) -> str:
+        return await admin.issue_token(store, DEMO_USER, DEMO_SCOPES, 86400, int(time.time()))
+
+    return with_store(db_url, mint)

@@ -198,3 +198,45 @@ def test_the_demo_prints_its_curl_only_once_it_answers(tmp_path: Path) -> None:
         from emailshare.testing import stop_group
 
         stop_group(proc)  # type: ignore[arg-type]
+
+
+def test_demo_token_mints_a_token_of_the_running_demo_and_only_while_it_runs(
+    tmp_path: Path,
+) -> None:
+    """``emailshare demo-token`` (the README's curls use it): a fresh token of the demo on that
+    port, which the demo answers with; with no demo on the port, one line and exit 7."""
+    port = free_port()
+    env = {"TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emailshare", "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=command_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("Try:"):
+                break
+        done = emailshare("demo-token", "--port", str(port), cwd=tmp_path, env=env)
+        assert done.returncode == Exit.OK, done.stderr
+        token = done.stdout.strip()
+        assert token.startswith("1000.")
+        assert len(token) == 70
+        with httpx.Client(trust_env=False) as c:
+            answer = c.get(
+                f"http://127.0.0.1:{port}{ACME_ACCOUNT}",
+                headers={"Authorization": f"Zoho-oauthtoken {token}"},
+            )
+        assert answer.status_code == 200
+        assert '"name":"Will Grandon"' in answer.text
+    finally:
+        from emailshare.testing import stop_group
+
+        stop_group(proc)  # type: ignore[arg-type]
+    gone = emailshare("demo-token", "--port", str(port), cwd=tmp_path, env=env)
+    assert gone.returncode == Exit.SETTING
+    assert f"no emailshare demo is running on port {port}" in one_line(gone.stderr)

@@ -18,10 +18,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 #: Pages being rewritten to run as written when the runner landed (issue 15): not run until they
 #: do, each listed with why; ``--runxfail`` runs them. Take a page off once it passes.
-PENDING: dict[str, str] = {
-    "README.md": "to rewrite (issue 15): its curls carry the placeholder token the demo prints "
-    "(1000.<32 hex>.<32 hex>), and its serve would need the demo's port 8000",
-}
+PENDING: dict[str, str] = {}
 
 
 def _param(page: Path) -> object:
