@@ -251,7 +251,7 @@ _OAS31 = "emails_sharing_details.oas31.json"
 _RSE = "record_share_email.json"
 
 
-def _error_body(code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
+def error_body(code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
     """Schema of exactly one of docs/contract.md's error bodies (§7: always these four keys)."""
     return {
         "type": "object",
@@ -266,14 +266,15 @@ def _error_body(code: str, message: str, details: dict[str, Any]) -> dict[str, A
     }
 
 
-def _error_response(description: str, *bodies: dict[str, Any]) -> dict[str, Any]:
+def error_response(description: str, *bodies: dict[str, Any]) -> dict[str, Any]:
+    """A response of one of the given error bodies (``oneOf``), as JSON."""
     return {
         "description": description,
         "content": {"application/json": {"schema": {"oneOf": list(bodies)}}},
     }
 
 
-_NO_DETAILS: dict[str, Any] = {"type": "object", "maxProperties": 0}
+NO_DETAILS: dict[str, Any] = {"type": "object", "maxProperties": 0}
 
 PATCHES: tuple[Patch, ...] = (
     # --- relaxations: Zoho's 400 enums lack what Zoho itself answers (each proven necessary) ---
@@ -397,17 +398,17 @@ PATCHES: tuple[Patch, ...] = (
         f"{OPERATION_POINTER}/responses",
         "add",
         {
-            "401": _error_response(
+            "401": error_response(
                 "Authentication failed (docs/contract.md §4)",
-                _error_body("AUTHENTICATION_FAILURE", "Authentication failed", _NO_DETAILS),
-                _error_body("INVALID_TOKEN", "invalid oauth token", _NO_DETAILS),
-                _error_body(
-                    "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", _NO_DETAILS
+                error_body("AUTHENTICATION_FAILURE", "Authentication failed", NO_DETAILS),
+                error_body("INVALID_TOKEN", "invalid oauth token", NO_DETAILS),
+                error_body(
+                    "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", NO_DETAILS
                 ),
             ),
-            "403": _error_response(
+            "403": error_response(
                 "Permission denied (docs/contract.md §5)",
-                _error_body(
+                error_body(
                     "NO_PERMISSION",
                     "permission denied",
                     {
@@ -418,12 +419,12 @@ PATCHES: tuple[Patch, ...] = (
                     },
                 ),
             ),
-            "404": _error_response(
+            "404": error_response(
                 "Unknown URL (docs/contract.md §7)",
-                _error_body(
+                error_body(
                     "INVALID_URL_PATTERN",
                     "Please check if the URL trying to access is a correct one",
-                    _NO_DETAILS,
+                    NO_DETAILS,
                 ),
             ),
         },

@@ -33,9 +33,12 @@ from typing import Any, Literal
 
 from tests.conformance.zoho_oas import (
     COMMON_FILE,
+    NO_DETAILS,
     VERSIONS,
     ZOHO_REMOTE_PREFIX,
     PatchError,
+    error_body,
+    error_response,
     read_oas,
     resolve_pointer,
 )
@@ -146,29 +149,6 @@ ONE_EMAIL_LACKS = (
 )
 
 
-def _error(code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
-    """Exactly one of docs/contract.md's error bodies (§7: these four keys, nothing else)."""
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["code", "details", "message", "status"],
-        "properties": {
-            "code": {"type": "string", "enum": [code]},
-            "details": details,
-            "message": {"type": "string", "enum": [message]},
-            "status": {"type": "string", "enum": ["error"]},
-        },
-    }
-
-
-def _responses(description: str, *bodies: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"oneOf": list(bodies)}}},
-    }
-
-
-_NONE: dict[str, Any] = {"type": "object", "maxProperties": 0}
 _COLLEAGUE = (
     "Your colleague has not provided viewing permissions for the email messages related to "
     "this record."
@@ -185,25 +165,27 @@ _PERMISSIONS = {
 
 def _other_responses(with_message: bool) -> dict[str, Any]:
     forbidden = [
-        _error("NO_PERMISSION", "permission denied", _PERMISSIONS),
-        _error("NO_PERMISSION", _COLLEAGUE, _NONE),
+        error_body("NO_PERMISSION", "permission denied", _PERMISSIONS),
+        error_body("NO_PERMISSION", _COLLEAGUE, NO_DETAILS),
     ]
     if with_message:
-        forbidden.append(_error("NO_PERMISSION", _NOT_IN_MAILBOX, _NONE))
+        forbidden.append(error_body("NO_PERMISSION", _NOT_IN_MAILBOX, NO_DETAILS))
     return {
-        "401": _responses(
+        "401": error_response(
             "Authentication failed (docs/contract.md §4)",
-            _error("AUTHENTICATION_FAILURE", "Authentication failed", _NONE),
-            _error("INVALID_TOKEN", "invalid oauth token", _NONE),
-            _error("OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", _NONE),
+            error_body("AUTHENTICATION_FAILURE", "Authentication failed", NO_DETAILS),
+            error_body("INVALID_TOKEN", "invalid oauth token", NO_DETAILS),
+            error_body(
+                "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", NO_DETAILS
+            ),
         ),
-        "403": _responses("Permission denied (docs/contract.md §§5, 12.3, 12.5)", *forbidden),
-        "404": _responses(
+        "403": error_response("Permission denied (docs/contract.md §§5, 12.3, 12.5)", *forbidden),
+        "404": error_response(
             "Unknown URL (docs/contract.md §§7, 12.1)",
-            _error(
+            error_body(
                 "INVALID_URL_PATTERN",
                 "Please check if the URL trying to access is a correct one",
-                _NONE,
+                NO_DETAILS,
             ),
         ),
     }
@@ -308,8 +290,10 @@ PATCHES: tuple[Edit, ...] = (
         _ERRORS,
         "extend",
         [
-            _error(
-                "INVALID_REQUEST_METHOD", "The http request method type is not a valid one", _NONE
+            error_body(
+                "INVALID_REQUEST_METHOD",
+                "The http request method type is not a valid one",
+                NO_DETAILS,
             )
         ],
         "the 400 oneOf has no body with empty details",
