@@ -23,25 +23,10 @@ import * as path from "node:path";
 
 import * as ZOHOCRMSDK from "@zohocrm/nodejs-sdk-7.0";
 
-const { DataCenter, EmailRelatedRecords, FileStore, InitializeBuilder, OAuthBuilder } =
-  ZOHOCRMSDK;
-const { ParameterMap } = ZOHOCRMSDK;
+import { sdkBuilder } from "./sdk_init.js";
 
-class EmailshareDataCenter extends DataCenter {
-  constructor(baseUrl) {
-    super();
-    this.baseUrl = baseUrl.replace(/\/+$/, "");
-  }
-  getIAMUrl() {
-    return `${this.baseUrl}/oauth/v2/token`;
-  }
-  getFileUploadUrl() {
-    return this.baseUrl;
-  }
-  environment() {
-    return DataCenter.setEnvironment(this.baseUrl, this.getIAMUrl(), this.getFileUploadUrl());
-  }
-}
+const { EmailRelatedRecords, OAuthBuilder } = ZOHOCRMSDK;
+const { ParameterMap } = ZOHOCRMSDK;
 
 function parseArgs(argv) {
   const positional = [];
@@ -193,12 +178,8 @@ async function main() {
   }
   const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "emailshare-node-emails-"));
   try {
-    await (await new InitializeBuilder())
-      .environment(new EmailshareDataCenter(args.url).environment())
-      .token(new OAuthBuilder().accessToken(args.token).build())
-      .store(new FileStore(path.join(storeDir, "sdk_tokens.txt")))
-      .resourcePath(storeDir)
-      .initialize();
+    const token = new OAuthBuilder().accessToken(args.token).build();
+    await (await sdkBuilder(args.url, token, storeDir)).initialize();
     const result = await probe(args);
     process.stdout.write(JSON.stringify(result) + "\n");
     return 0;

@@ -29,40 +29,14 @@ import * as path from "node:path";
 
 import * as ZOHOCRMSDK from "@zohocrm/nodejs-sdk-7.0";
 
+import { sdkBuilder } from "./sdk_init.js";
+
 const {
-  DataCenter,
   EmailSharingDetails,
-  FileStore,
-  InitializeBuilder,
   Levels,
   LogBuilder,
   OAuthBuilder,
 } = ZOHOCRMSDK;
-
-/**
- * A data centre for one emailshare server: API domain and accounts both at its base URL.
- * The SDK's own data centres (USDataCenter, ...) have the same shape: the API URL, and as
- * "accounts URL" the full token endpoint ({accounts}/oauth/v2/token), which the SDK posts to
- * as is and extends with "/revoke" to revoke.
- */
-class EmailshareDataCenter extends DataCenter {
-  constructor(baseUrl) {
-    super();
-    this.baseUrl = baseUrl.replace(/\/+$/, "");
-  }
-
-  getIAMUrl() {
-    return `${this.baseUrl}/oauth/v2/token`;
-  }
-
-  getFileUploadUrl() {
-    return this.baseUrl;
-  }
-
-  environment() {
-    return DataCenter.setEnvironment(this.baseUrl, this.getIAMUrl(), this.getFileUploadUrl());
-  }
-}
 
 function parseArgs(argv) {
   const positional = [];
@@ -135,12 +109,7 @@ async function initialise(args, storeDir) {
   } else {
     token = new OAuthBuilder().accessToken(args.token).build();
   }
-  const builder = (await new InitializeBuilder())
-    .environment(new EmailshareDataCenter(args.url).environment())
-    .token(token)
-    .store(new FileStore(path.join(storeDir, "sdk_tokens.txt")))
-    // Where the SDK would cache module field metadata; keep it out of the repository.
-    .resourcePath(storeDir);
+  const builder = await sdkBuilder(args.url, token, storeDir);
   const logFile = process.env.EMAILSHARE_PROBE_LOG;
   if (logFile) {
     builder.logger(new LogBuilder().level(Levels.INFO).filePath(logFile).build());
