@@ -11,6 +11,7 @@ from emailshare.storage import migrate
 from emailshare.storage.db import Database, connect
 from emailshare.storage.repo import Store
 from tests.conftest import db_url_for
+from tests.unit.storage.old_store import apply_migrations_before
 
 
 async def _columns(db: Database, table: str) -> set[str]:
@@ -43,18 +44,7 @@ def test_an_upgrade_keeps_the_orgs_loaded_before_it(tmp_path: Path) -> None:
         try:
             # The store as the migrations before 0005 left it, holding an org.
             async with db.transaction(bump=False) as tx:
-                await tx.execute(
-                    "CREATE TABLE schema_migrations"
-                    " (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
-                )
-                for m in migrate.available():
-                    if m.version < 5:
-                        for statement in m.statements:
-                            await tx.execute(statement)
-                        await tx.execute(
-                            "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
-                            (m.version, m.name),
-                        )
+                await apply_migrations_before(tx, 5)
                 await tx.execute(
                     "INSERT INTO orgs (id, name, version) VALUES (?, ?, ?)", (7, "Old", 1)
                 )

@@ -15,6 +15,7 @@ from emailshare.domain.roles import number_roles
 from emailshare.storage import migrate
 from emailshare.storage.db import connect
 from tests.conftest import db_url_for
+from tests.unit.storage.old_store import apply_migrations_before
 
 
 def forest(seed: int, size: int) -> list[Role]:
@@ -38,18 +39,7 @@ def test_migration_0013_numbers_old_stores_as_loads_do(tmp_path: Path) -> None:
         db = await connect(db_url_for(tmp_path))
         try:
             async with db.transaction(bump=False) as tx:
-                await tx.execute(
-                    "CREATE TABLE schema_migrations"
-                    " (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
-                )
-                for m in migrate.available():
-                    if m.version < 13:
-                        for statement in m.statements:
-                            await tx.execute(statement)
-                        await tx.execute(
-                            "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
-                            (m.version, m.name),
-                        )
+                await apply_migrations_before(tx, 13)
                 # The rows the loader wrote before: the roles and their closure.
                 for org_id, roles in ORGS.items():
                     await tx.execute("INSERT INTO orgs (id, name) VALUES (?, ?)", (org_id, "o"))
