@@ -1,4 +1,5 @@
-"""What the IMAP and POP3 clients share: the TLS context and the mapping of every network, TLS
+"""What the IMAP and POP3 clients share: the TLS context, what each security mode means when
+connecting, and the mapping of every network, TLS
 and protocol fault to a ``MailboxFailure`` (docs/mailboxes.md, "A failing mailbox").
 
 Clients: the standard library's imaplib and poplib. Syncing needs a handful of commands
@@ -18,10 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
+from emailshare.domain.mailserver import MailServer, Security
 from emailshare.service.mailports import FailureKind, MailboxFailure
 
 P = ParamSpec("P")
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,27 @@ class ClientSettings:
             return ssl.create_default_context(cafile=self.ca_file)
         except (OSError, ssl.SSLError) as exc:
             raise MailboxFailure(FailureKind.TLS, f"cannot read the CA file: {exc}") from exc
+
+
+def open_secured(
+    server: MailServer,
+    settings: ClientSettings,
+    *,
+    tls: Callable[[ssl.SSLContext], C],
+    plain: Callable[[], C],
+    starttls: Callable[[C, ssl.SSLContext], object],
+) -> C:
+    """A connection to ``server`` secured as its ``security`` says, for either protocol:
+    ``TLS`` connects through ``tls`` (TLS from the first byte); otherwise ``plain`` connects
+    and, with ``STARTTLS``, ``starttls`` upgrades it before anything else is sent. Faults
+    become ``MailboxFailure``s (:func:`faults`)."""
+    with faults():
+        if server.security is Security.TLS:
+            return tls(settings.tls())
+        conn = plain()
+        if server.security is Security.STARTTLS:
+            starttls(conn, settings.tls())
+        return conn
 
 
 @contextmanager

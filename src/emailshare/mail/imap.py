@@ -8,8 +8,8 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from emailshare.domain.mailserver import MailServer, Security
-from emailshare.mail.connect import ClientSettings, faults, guarded
+from emailshare.domain.mailserver import MailServer
+from emailshare.mail.connect import ClientSettings, faults, guarded, open_secured
 from emailshare.service.mailports import FailureKind, Fetched, MailboxFailure
 
 _LIST = re.compile(rb'\((?P<flags>[^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (?P<name>.+)')
@@ -38,15 +38,15 @@ class ImapClient:
     """A logged-in IMAP connection (``ImapSession``); folders opened read-only."""
 
     def __init__(self, server: MailServer, settings: ClientSettings) -> None:
-        with faults():
-            if server.security is Security.TLS:
-                conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                    server.host, server.port, ssl_context=settings.tls(), timeout=settings.timeout
-                )
-            else:
-                conn = imaplib.IMAP4(server.host, server.port, timeout=settings.timeout)
-                if server.security is Security.STARTTLS:
-                    conn.starttls(ssl_context=settings.tls())
+        conn: imaplib.IMAP4 = open_secured(
+            server,
+            settings,
+            tls=lambda context: imaplib.IMAP4_SSL(
+                server.host, server.port, ssl_context=context, timeout=settings.timeout
+            ),
+            plain=lambda: imaplib.IMAP4(server.host, server.port, timeout=settings.timeout),
+            starttls=lambda c, context: c.starttls(ssl_context=context),
+        )
         self._conn = conn
         try:
             with faults(login=True):

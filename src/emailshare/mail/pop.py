@@ -6,23 +6,23 @@ from __future__ import annotations
 import contextlib
 import poplib
 
-from emailshare.domain.mailserver import MailServer, Security
-from emailshare.mail.connect import ClientSettings, faults, guarded
+from emailshare.domain.mailserver import MailServer
+from emailshare.mail.connect import ClientSettings, faults, guarded, open_secured
 
 
 class PopClient:
     """A logged-in POP3 connection (``PopSession``)."""
 
     def __init__(self, server: MailServer, settings: ClientSettings) -> None:
-        with faults():
-            if server.security is Security.TLS:
-                conn: poplib.POP3 = poplib.POP3_SSL(
-                    server.host, server.port, context=settings.tls(), timeout=settings.timeout
-                )
-            else:
-                conn = poplib.POP3(server.host, server.port, timeout=settings.timeout)
-                if server.security is Security.STARTTLS:
-                    conn.stls(context=settings.tls())
+        conn: poplib.POP3 = open_secured(
+            server,
+            settings,
+            tls=lambda context: poplib.POP3_SSL(
+                server.host, server.port, context=context, timeout=settings.timeout
+            ),
+            plain=lambda: poplib.POP3(server.host, server.port, timeout=settings.timeout),
+            starttls=lambda c, context: c.stls(context=context),
+        )
         self._conn = conn
         try:
             with faults(login=True):
