@@ -56,6 +56,14 @@ def get_call(
     return Call("GET", path, _read(email_wire.detail), _params(type_, owner_id, None))
 
 
+def _next_index(page: EmailPage) -> str | None:
+    """The ``index`` of the page after ``page``; None when ``page`` is the last (no
+    ``next_index``, or ``more_records`` false). The one stop rule of both iterators."""
+    if page.info.next_index is None or not page.info.more_records:
+        return None
+    return page.info.next_index
+
+
 class EmailsAPI:
     """The emails methods of :class:`~emailshare.client.Client`."""
 
@@ -91,9 +99,9 @@ class EmailsAPI:
         while True:
             page = self.list_emails(module, record_id, type=type, owner_id=owner_id, index=index)
             yield from page.emails
-            if page.info.next_index is None or not page.info.more_records:
+            index = _next_index(page)
+            if index is None:
                 return
-            index = page.info.next_index
 
     def get_email(
         self,
@@ -147,9 +155,9 @@ class AsyncEmailsAPI:
             )
             for email in page.emails:
                 yield email
-            if page.info.next_index is None or not page.info.more_records:
+            index = _next_index(page)
+            if index is None:
                 return
-            index = page.info.next_index
 
     async def get_email(
         self,
