@@ -276,6 +276,14 @@ def error_response(description: str, *bodies: dict[str, Any]) -> dict[str, Any]:
 
 NO_DETAILS: dict[str, Any] = {"type": "object", "maxProperties": 0}
 
+AUTHENTICATION_FAILED: dict[str, Any] = error_response(
+    "Authentication failed (docs/contract.md §4)",
+    error_body("AUTHENTICATION_FAILURE", "Authentication failed", NO_DETAILS),
+    error_body("INVALID_TOKEN", "invalid oauth token", NO_DETAILS),
+    error_body("OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", NO_DETAILS),
+)
+"""The 401 response of every operation: one of docs/contract.md §4's three error bodies."""
+
 PATCHES: tuple[Patch, ...] = (
     # --- relaxations: Zoho's 400 enums lack what Zoho itself answers (each proven necessary) ---
     Patch(
@@ -398,14 +406,7 @@ PATCHES: tuple[Patch, ...] = (
         f"{OPERATION_POINTER}/responses",
         "add",
         {
-            "401": error_response(
-                "Authentication failed (docs/contract.md §4)",
-                error_body("AUTHENTICATION_FAILURE", "Authentication failed", NO_DETAILS),
-                error_body("INVALID_TOKEN", "invalid oauth token", NO_DETAILS),
-                error_body(
-                    "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", NO_DETAILS
-                ),
-            ),
+            "401": AUTHENTICATION_FAILED,
             "403": error_response(
                 "Permission denied (docs/contract.md §5)",
                 error_body(

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tests.conformance.zoho_oas import (
+    AUTHENTICATION_FAILED,
     COMMON_FILE,
     NO_DETAILS,
     VERSIONS,
@@ -171,14 +172,7 @@ def _other_responses(with_message: bool) -> dict[str, Any]:
     if with_message:
         forbidden.append(error_body("NO_PERMISSION", _NOT_IN_MAILBOX, NO_DETAILS))
     return {
-        "401": error_response(
-            "Authentication failed (docs/contract.md §4)",
-            error_body("AUTHENTICATION_FAILURE", "Authentication failed", NO_DETAILS),
-            error_body("INVALID_TOKEN", "invalid oauth token", NO_DETAILS),
-            error_body(
-                "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", NO_DETAILS
-            ),
-        ),
+        "401": AUTHENTICATION_FAILED,
         "403": error_response("Permission denied (docs/contract.md §§5, 12.3, 12.5)", *forbidden),
         "404": error_response(
             "Unknown URL (docs/contract.md §§7, 12.1)",
