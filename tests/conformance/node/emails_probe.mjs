@@ -23,7 +23,7 @@ import * as path from "node:path";
 
 import * as ZOHOCRMSDK from "@zohocrm/nodejs-sdk-7.0";
 
-import { sdkBuilder } from "./sdk_init.js";
+import { plain, sdkBuilder } from "./sdk_init.js";
 
 const { EmailRelatedRecords, OAuthBuilder } = ZOHOCRMSDK;
 const { ParameterMap } = ZOHOCRMSDK;
@@ -44,21 +44,6 @@ function parseArgs(argv) {
   if (positional.length !== 4) throw new Error("usage: SERVER_URL TOKEN MODULE RECORD_ID ...");
   const [url, token, module, recordId] = positional;
   return { url, token, module, recordId, ...options };
-}
-
-function plain(value) {
-  if (value instanceof Map) {
-    const out = {};
-    for (const [k, v] of value) out[k] = plain(v);
-    return out;
-  }
-  if (Array.isArray(value)) return value.map(plain);
-  if (typeof value === "bigint") return value.toString();
-  if (value instanceof Date) return { iso: value.toISOString(), epoch_ms: value.getTime() };
-  if (value !== null && typeof value === "object" && typeof value.getValue === "function") {
-    return plain(value.getValue());
-  }
-  return value === undefined ? null : value;
 }
 
 const party = (p) => (p == null ? null : { user_name: plain(p.getUserName()), email: plain(p.getEmail()) });

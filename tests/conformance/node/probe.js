@@ -29,7 +29,7 @@ import * as path from "node:path";
 
 import * as ZOHOCRMSDK from "@zohocrm/nodejs-sdk-7.0";
 
-import { sdkBuilder } from "./sdk_init.js";
+import { plain, sdkBuilder } from "./sdk_init.js";
 
 const {
   EmailSharingDetails,
@@ -64,21 +64,6 @@ function parseArgs(argv) {
   }
   const [url, token, module, recordId] = positional;
   return { url, token, module, recordId, ...options };
-}
-
-/** The SDK hands back JSON objects as Maps (details) and ids as BigInt: make them plain JSON. */
-function plain(value) {
-  if (value instanceof Map) {
-    const out = {};
-    for (const [k, v] of value) out[k] = plain(v);
-    return out;
-  }
-  if (Array.isArray(value)) return value.map(plain);
-  if (typeof value === "bigint") return value.toString();
-  if (value !== null && typeof value === "object" && typeof value.getValue === "function") {
-    return plain(value.getValue()); // Choice
-  }
-  return value === undefined ? null : value;
 }
 
 /**

@@ -1,6 +1,7 @@
-// The SDK set-up that probe.js and emails_probe.mjs share: a data centre for one emailshare
-// server, and the InitializeBuilder pointed at it (token, token file and resource path in a
-// directory of the caller's). Each probe adds what is its own (a logger) and calls initialize().
+// What probe.js and emails_probe.mjs share: the SDK set-up (a data centre for one emailshare
+// server, and the InitializeBuilder pointed at it: token, token file and resource path in a
+// directory of the caller's; each probe adds what is its own, a logger, and calls initialize()),
+// and plain(), which turns what the SDK's getters return into plain JSON.
 
 import * as path from "node:path";
 
@@ -44,4 +45,23 @@ export async function sdkBuilder(url, token, storeDir) {
     .token(token)
     .store(new FileStore(path.join(storeDir, "sdk_tokens.txt")))
     .resourcePath(storeDir);
+}
+
+/**
+ * The SDK hands back JSON objects as Maps (details), ids as BigInt, Dates and Choices: make
+ * them plain JSON (ids as digit strings, Dates as {iso, epoch_ms}, a Choice as its value).
+ */
+export function plain(value) {
+  if (value instanceof Map) {
+    const out = {};
+    for (const [k, v] of value) out[k] = plain(v);
+    return out;
+  }
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Date) return { iso: value.toISOString(), epoch_ms: value.getTime() };
+  if (value !== null && typeof value === "object" && typeof value.getValue === "function") {
+    return plain(value.getValue()); // Choice
+  }
+  return value === undefined ? null : value;
 }
