@@ -222,7 +222,7 @@ def demo(host: str, port: int, db: str | None, admin_key: str | None, keep: bool
 def demo_file(port: int) -> Path:
     """Where the demo serving ``port`` says which store it serves, for ``emailshare demo-token``
     (this user's only: the name carries the uid, and the file is written with mode 0600)."""
-    return Path(tempfile.gettempdir()) / f"emailshare-demo-{os.getuid()}-{port}.json"
+    return Path(tempfile.gettempdir()) / f"emailshare.demo-{os.getuid()}-{port}.json"
 
 
 def announce_demo(port: int, db_url: str) -> None:

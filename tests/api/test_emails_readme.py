@@ -16,7 +16,8 @@ from emailshare.cli import DEMO_SCOPES, DEMO_USER
 from tests import conftest
 
 README = Path(__file__).parent.parent.parent / "README.md"
-_PAIR = re.compile(r"```sh\n(curl [^`]*?)```\n```json\n([^`]*?)\n```", re.S)
+# A shell block holding a curl (the lines before it set its token), then a json block.
+_PAIR = re.compile(r"```sh\n([^`]*?curl [^`]*?)```\n```json\n([^`]*?)\n```", re.S)
 _URL = re.compile(r"'http://127\.0\.0\.1:8000(/[^']*)'")
 
 

@@ -86,9 +86,9 @@ def test_sigkill_mid_pass_resumes_without_duplicates_or_losses(env: Env) -> None
     # The dead instance's lease still holds: another pass leaves the mailbox alone...
     assert "busy" in env.sync()
     time.sleep(2.1)  # ...until it runs out.
-    env.sync()
+    resumed = env.sync()
     got = stored(env.db, WILL)
-    assert len(got) == N
+    assert len(got) == N, resumed
     assert sorted(e["subject"] for e in got) == sorted(f"kill {i}" for i in range(N))
     assert query(env.db, "SELECT message_count FROM mailbox_servers") == [(N,)]
 
