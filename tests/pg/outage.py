@@ -118,15 +118,17 @@ class Outage:
 
     seen: Seen
     down_at: float
-    up_at: float
+    restoring_at: float  # when ``restore`` began: the store may answer from here on
+    up_at: float  # when ``restore`` returned
 
     def during(self, path: str | None = None) -> list[Answer]:
-        """Answers to requests sent while the store was down (after the first second of it is
-        not needed: the bound holds from the first failure on)."""
+        """Answers to requests sent while the store was down: from ``fail`` until ``restore``
+        began (``pg_ctl start`` accepts connections before it returns, so a request sent while
+        it runs may rightly be served)."""
         return [
             a
             for a in self.seen.answers
-            if self.down_at <= a.sent <= self.up_at and (path is None or a.path == path)
+            if self.down_at <= a.sent <= self.restoring_at and (path is None or a.path == path)
         ]
 
     def api(self) -> list[Answer]:
@@ -149,6 +151,7 @@ def run_load(
         down_at = time.monotonic()
         fail()
         time.sleep(down)
+        restoring_at = time.monotonic()
         restore()
         up_at = time.monotonic()
         time.sleep(5.0)
@@ -156,7 +159,7 @@ def run_load(
         stop.set()
         for t in threads:
             t.join(40)
-    return Outage(seen, down_at, up_at)
+    return Outage(seen, down_at, restoring_at, up_at)
 
 
 def p99(values: list[float]) -> float:
