@@ -85,7 +85,9 @@ def test_sigkill_mid_pass_resumes_without_duplicates_or_losses(env: Env) -> None
     assert 0 < partial < N
     # The dead instance's lease still holds: another pass leaves the mailbox alone...
     assert "busy" in env.sync()
-    time.sleep(2.1)  # ...until it runs out.
+    # ...until it runs out: leases are kept in whole seconds (the store's clock), so a 2 s lease
+    # taken at 100.9 holds until 102 and is still held at 102.8; wait the lease and one second.
+    time.sleep(3.1)
     resumed = env.sync()
     got = stored(env.db, WILL)
     assert len(got) == N, resumed
