@@ -130,7 +130,12 @@ def write_then_kill(srv: ServerProcess, org: SharingOrg, writers: list[Writer], 
     ]
     for t in threads:
         t.start()
-    time.sleep(random.Random(seed).uniform(0.8, 1.6))
+    # Kill at a random moment once the writers are under way (a fresh server's first writes can
+    # be slow to come: its workers are still opening their store connections).
+    deadline = time.monotonic() + 20
+    while sum(w.acked for w in writers) - acked_before <= 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(random.Random(seed).uniform(0.3, 1.1))
     srv.stop(sig=signal.SIGKILL)
     stop.set()
     for t in threads:
