@@ -15,7 +15,7 @@ import poplib
 import socket
 import ssl
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
@@ -58,8 +58,23 @@ def open_secured(
             return tls(settings.tls())
         conn = plain()
         if server.security is Security.STARTTLS:
-            starttls(conn, settings.tls())
+            try:
+                starttls(conn, settings.tls())
+            except BaseException:
+                _close(conn)  # a refused upgrade must not leave the plain socket open
+                raise
         return conn
+
+
+def _close(conn: object) -> None:
+    """Close a client's socket, whatever the client (imaplib's ``shutdown``, poplib's
+    ``close``); quietly: it is closed because something already failed."""
+    for name in ("shutdown", "close"):
+        method = getattr(conn, name, None)
+        if callable(method):
+            with suppress(Exception):
+                method()
+            return
 
 
 @contextmanager

@@ -1,0 +1,65 @@
+"""Connecting securely: a refused STARTTLS upgrade closes the plain connection it started on
+(docs/mailboxes.md, "A failing mailbox"). Over a real socket, against a listener that offers
+STARTTLS and then refuses it, the way a misconfigured server does."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from emailshare.domain.mailserver import MailServer, Security
+from emailshare.mail.connect import ClientSettings
+from emailshare.mail.imap import ImapClient
+from emailshare.mail.pop import PopClient
+from emailshare.service.mailports import FailureKind, MailboxFailure
+
+IMAP_LINES = {
+    b"CAPABILITY": b"* CAPABILITY IMAP4rev1 STARTTLS\r\n{tag} OK done\r\n",
+    b"STARTTLS": b"{tag} NO TLS is not available now\r\n",
+}
+
+POP_LINES = {b"CAPA": b"+OK\r\nSTLS\r\n.\r\n", b"STLS": b"-ERR TLS is not available now\r\n"}
+
+
+def _serve_once(
+    listener: socket.socket, greeting: bytes, pop: bool, closed: threading.Event
+) -> None:
+    conn, _ = listener.accept()
+    with conn:
+        conn.sendall(greeting)
+        buffer = b""
+        while True:
+            data = conn.recv(4096)
+            if not data:  # the client closed the connection
+                closed.set()
+                return
+            buffer += data
+            while b"\r\n" in buffer:
+                line, buffer = buffer.split(b"\r\n", 1)
+                if pop:
+                    conn.sendall(POP_LINES.get(line.upper(), b"-ERR what\r\n"))
+                    continue
+                tag, _, command = line.partition(b" ")
+                reply = IMAP_LINES.get(command.split(b" ")[0].upper(), b"{tag} BAD what\r\n")
+                conn.sendall(reply.replace(b"{tag}", tag))
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop"])
+def test_a_refused_starttls_closes_the_plain_connection(protocol: str) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    closed = threading.Event()
+    greeting = b"* OK ready\r\n" if protocol == "imap" else b"+OK ready\r\n"
+    server = threading.Thread(
+        target=_serve_once, args=(listener, greeting, protocol == "pop", closed), daemon=True
+    )
+    server.start()
+    mailbox = MailServer("127.0.0.1", port, Security.STARTTLS, "will", "pw")
+    client = ImapClient if protocol == "imap" else PopClient
+    with pytest.raises(MailboxFailure) as failed:
+        client(mailbox, ClientSettings(timeout=5))
+    assert failed.value.kind in (FailureKind.TLS, FailureKind.PROTOCOL)
+    assert closed.wait(5), "the plain connection was left open after STARTTLS failed"
+    listener.close()
