@@ -77,8 +77,7 @@ def key_option(p: argparse.ArgumentParser) -> None:
 
 def client_options(p: argparse.ArgumentParser) -> None:
     """How emailshare talks to mail servers: the CA to verify them with, the timeout."""
-    p.add_argument("--mail-ca-file", metavar="PATH", help="CAs for mail servers' certificates")
-    p.add_argument("--mail-timeout", type=float, default=30.0, help="seconds (default: 30)")
+    options.add(p, ["--mail-ca-file", "--mail-timeout"])  # EMAILSHARE_MAIL_* too
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -291,13 +290,7 @@ def _stop(signum: int, frame: object) -> None:
 
 def serve_options(p: argparse.ArgumentParser) -> None:
     """``serve``'s options for syncing in the background."""
-    p.add_argument(
-        "--sync-every",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="sync the mailboxes that have a server every SECONDS (0: never)",
-    )
+    options.add(p, ["--sync-every"])  # EMAILSHARE_SYNC_EVERY too
     key_option(p)
     client_options(p)
 

@@ -51,6 +51,26 @@ def seconds(text: str) -> int:
     return _whole(text, 1, 10**10, f"{text!r} is not a number of seconds (1 to 10000000000)")
 
 
+def interval(text: str) -> float:
+    """Seconds between two events, 0 (never) to a day; a fraction is allowed."""
+    return _positive_float(text, 0.0, f"{text!r} is not a number of seconds (0 to 86400)")
+
+
+def timeout(text: str) -> float:
+    """A timeout in seconds, more than 0 and at most a day."""
+    return _positive_float(text, 0.001, f"{text!r} is not a timeout in seconds (0.001 to 86400)")
+
+
+def _positive_float(text: str, minimum: float, message: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(message) from None
+    if not minimum <= value <= 86_400:  # also refuses nan
+        raise argparse.ArgumentTypeError(message)
+    return value
+
+
 def timestamp(text: str) -> int:
     """A Unix time in seconds, 0 to 10**11."""
     return _whole(text, 0, 10**11, f"{text!r} is not a Unix time in seconds")
@@ -195,6 +215,32 @@ OPTIONS: tuple[Option, ...] = (
         None,
         "a temporary folder, removed at stop",
         "folder where workers leave metrics for /metrics (emptied of *.db files at start)",
+    ),
+    _o(
+        "--sync-every",
+        "SYNC_EVERY",
+        0.0,
+        "0 (never)",
+        "serve: sync the mailboxes that have a server every SECONDS in the background",
+        parse=interval,
+        metavar="SECONDS",
+    ),
+    _o(
+        "--mail-ca-file",
+        "MAIL_CA_FILE",
+        None,
+        "the system's CAs",
+        "CAs (PEM) to verify mail servers' certificates with",
+        metavar="PATH",
+    ),
+    _o(
+        "--mail-timeout",
+        "MAIL_TIMEOUT",
+        30.0,
+        "30",
+        "seconds a mail server may take to answer",
+        parse=timeout,
+        metavar="SECONDS",
     ),
     _o(
         "--keep",

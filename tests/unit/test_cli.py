@@ -124,6 +124,29 @@ def test_a_variable_fills_a_flag_left_out_and_a_flag_wins() -> None:
     assert args.db == "sqlite:///from-env.db"
 
 
+def test_the_mail_settings_have_variables_too() -> None:
+    """``--sync-every``, ``--mail-ca-file`` and ``--mail-timeout`` are rows of the one table:
+    ``serve`` and ``sync`` read their variables, and a malformed one is refused by name."""
+    parser = build_parser()
+    env = {
+        "EMAILSHARE_SYNC_EVERY": "2.5",
+        "EMAILSHARE_MAIL_CA_FILE": "/etc/ca.pem",
+        "EMAILSHARE_MAIL_TIMEOUT": "4",
+    }
+    args = parser.parse_args(["serve"])
+    options.resolve(parser, args, env)
+    assert (args.sync_every, args.mail_ca_file, args.mail_timeout) == (2.5, "/etc/ca.pem", 4.0)
+    args = parser.parse_args(["sync", "--mail-timeout", "9"])
+    options.resolve(parser, args, env)
+    assert (args.mail_ca_file, args.mail_timeout) == ("/etc/ca.pem", 9.0)
+    args = parser.parse_args(["serve"])
+    options.resolve(parser, args, {})
+    assert (args.sync_every, args.mail_ca_file, args.mail_timeout) == (0.0, None, 30.0)
+    for name, bad in (("EMAILSHARE_MAIL_TIMEOUT", "0"), ("EMAILSHARE_SYNC_EVERY", "nan")):
+        with pytest.raises(SystemExit):
+            options.resolve(parser, parser.parse_args(["serve"]), {name: bad})
+
+
 def test_the_demo_never_reads_the_store_variable() -> None:
     parser = build_parser()
     args = parser.parse_args(["demo"])
