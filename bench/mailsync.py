@@ -9,17 +9,26 @@ then times, in the same run: a bare ``imaplib`` loop fetching every message (``U
 sync of the mailbox into a fresh SQLite store (fetch, parse, store), and an incremental pass
 with nothing new. Targets: the first sync within 2x the bare fetch; the incremental pass under
 0.2 s. The bare fetch runs before and after the sync, and the faster run is the limit.
+
+A second reference, beside it: the same bare loop that also parses each message the
+straightforward way with the standard library's ``email`` package under ``policy.default`` (the
+parser issue 13 requires) and reads what a sync needs (the addresses, subject and date, the
+body, the attachments' names and sizes). It shows what that parser costs by itself, so the first
+sync can be judged against it (docs/mailboxes.md, "Speed").
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import email
 import imaplib
 import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -55,8 +64,21 @@ def message(i: int) -> bytes:
     return msg.as_bytes()
 
 
-def bare_fetch(server: Dovecot) -> tuple[float, int]:
-    """Seconds for imaplib to fetch every message of the INBOX, and how many it got."""
+def read_with_stdlib(raw: bytes) -> None:
+    """What any sync built on the stdlib parser must do with a message, and no more."""
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    for name in ("From", "To", "Cc", "Subject", "Date", "Message-ID", "References"):
+        _ = msg[name]
+    body = msg.get_body(("html", "plain"))
+    if body is not None:
+        _ = body.get_content()
+    for part in msg.iter_attachments():
+        _ = (part.get_filename(), len(part.get_payload(decode=True) or b""))
+
+
+def bare_fetch(server: Dovecot, parse: Callable[[bytes], None] | None = None) -> tuple[float, int]:
+    """Seconds for imaplib to fetch every message of the INBOX (and, given ``parse``, to pass
+    each one to it), and how many it got."""
     started = time.perf_counter()
     conn = imaplib.IMAP4("127.0.0.1", server.ports["imap"])
     conn.login(LOGIN, PASSWORD)
@@ -67,7 +89,11 @@ def bare_fetch(server: Dovecot) -> tuple[float, int]:
     for start in range(0, len(uids), 200):
         chunk = ",".join(map(str, uids[start : start + 200]))
         _, items = conn.uid("FETCH", chunk, "(UID FLAGS INTERNALDATE BODY.PEEK[])")
-        got += sum(1 for item in items if isinstance(item, tuple))
+        for item in items:
+            if isinstance(item, tuple):
+                got += 1
+                if parse is not None:
+                    parse(item[1])
     conn.logout()
     return time.perf_counter() - started, got
 
@@ -127,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 emailshare_passes(server, f"sqlite:///{tmp}/bench.db")
             )
         bare_after, _ = bare_fetch(server)
+        parsed_s, _ = bare_fetch(server, read_with_stdlib)
     finally:
         server.destroy()
     assert first_new == args.messages, first_new
@@ -134,11 +161,15 @@ def main(argv: list[str] | None = None) -> int:
     bare = min(bare_before, bare_after)
     ratio = first_s / bare
     n = args.messages
-    print("| messages | bare imaplib fetch | emailshare first sync | ratio | incremental pass |")
-    print("|---|---|---|---|---|")
+    print(
+        "| messages | bare imaplib fetch | emailshare first sync | ratio | incremental pass"
+        " | bare fetch + stdlib parse | first sync / that |"
+    )
+    print("|---|---|---|---|---|---|---|")
     print(
         f"| {n} | {bare:.2f} s ({n / bare:,.0f} msg/s) | {first_s:.2f} s ({n / first_s:,.0f}"
-        f" msg/s) | {ratio:.2f}x (target <= 2) | {again_s * 1000:.0f} ms (target <= 200) |"
+        f" msg/s) | {ratio:.2f}x (target <= 2) | {again_s * 1000:.0f} ms (target <= 200)"
+        f" | {parsed_s:.2f} s ({n / parsed_s:,.0f} msg/s) | {first_s / parsed_s:.2f}x |"
     )
     print(
         json.dumps(
@@ -148,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                 "first_sync_s": first_s,
                 "ratio": ratio,
                 "incremental_s": again_s,
+                "bare_fetch_parse_s": parsed_s,
+                "ratio_to_fetch_parse": first_s / parsed_s,
             }
         )
     )

@@ -83,3 +83,4 @@ def test_bench_mailsync_smoke() -> None:
     assert figures["bare_s"] > 0
     assert figures["first_sync_s"] > 0
     assert figures["incremental_s"] > 0
+    assert figures["bare_fetch_parse_s"] > figures["bare_s"]  # parsing is never free
