@@ -169,7 +169,9 @@ class EmailStore:
             return {}
         # Two steps: the owners (few), then their facts; as one semi-join the planners may
         # walk every email of each user instead.
-        found = await self.db.fetchall(f"SELECT DISTINCT e.owner_id {source[0]}", source[1])
+        # ``+e.owner_id``: not an index's column, so no planner serves the DISTINCT by walking
+        # an index on owner_id (SQLite did, every email of the org, 0.3 s at 500k emails).
+        found = await self.db.fetchall(f"SELECT DISTINCT +e.owner_id {source[0]}", source[1])
         owners = sorted(int(r[0]) for r in found)
         if not owners:
             return {}
