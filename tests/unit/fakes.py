@@ -189,8 +189,14 @@ class FakeStore:
     async def public_sharers(self, org_id: int) -> list[ShareFromUser]:
         return self._sharers(org_id, ShareDecision.PUBLIC)
 
-    async def custom_sharers(self, org_id: int, record_id: int) -> list[ShareFromUser]:
-        return self._sharers(org_id, ShareDecision.CUSTOM_SHARED, record_id)
+    async def record_details(
+        self, org_id: int, module: str, record_id: int, caller_id: int, caller_role: int | None
+    ) -> tuple[RecordAccess, list[ShareFromUser]] | None:
+        access = await self.record_access(org_id, module, record_id, caller_id, caller_role)
+        if access is None:
+            return None
+        customs = self._sharers(org_id, ShareDecision.CUSTOM_SHARED, record_id)
+        return access, customs[::-1]  # in no promised order: the caller orders them
 
     # --- ShareTx, ShareWrites ----------------------------------------------------------------
 

@@ -61,8 +61,14 @@ class SharerReads(Protocol):
         """The org's first 51 users whose mailbox every caller may read, in answer order."""
         ...
 
-    async def custom_sharers(self, org_id: int, record_id: int) -> list[ShareFromUser]:
-        """The first 51 custom sharers who shared this record's emails, in answer order."""
+
+class RecordDetailsReads(Protocol):
+    async def record_details(
+        self, org_id: int, module: str, record_id: int, caller_id: int, caller_role: int | None
+    ) -> tuple[RecordAccess, list[ShareFromUser]] | None:
+        """The facts deciding whether the caller may read this live record (as
+        ``record_access``) and the record's first 51 custom sharers in answer order, listed
+        in any order; None when there is no such record. One statement."""
         ...
 
 
@@ -70,7 +76,7 @@ class RecordLookup(ModuleReads, RecordReads, Protocol):
     """A record as a URL names it: its module, and whether the caller may read it."""
 
 
-class DetailsReads(RecordLookup, SharerReads, Protocol):
+class DetailsReads(ModuleReads, RecordDetailsReads, SharerReads, Protocol):
     """Everything ``__emails_sharing_details`` reads."""
 
 
@@ -248,6 +254,7 @@ class JournalStore(Protocol):
 
 class Store(
     TokenReads,
+    RecordLookup,
     DetailsReads,
     ShareWrites,
     DirectoryReads,

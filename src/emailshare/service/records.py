@@ -14,6 +14,7 @@ from emailshare.domain.errors import (
 )
 from emailshare.domain.modules import Module
 from emailshare.domain.numbers import parse_id
+from emailshare.domain.views import RecordAccess
 from emailshare.service.auth import Caller
 from emailshare.service.ports import ModuleReads, RecordReads
 
@@ -45,6 +46,13 @@ async def require_readable(
     access = await reads.record_access(
         caller.org_id, module.api_name, record_id, caller.user_id, caller.role_id
     )
+    return read_rule_of(access, caller, missing)
+
+
+def read_rule_of(
+    access: RecordAccess | None, caller: Caller, missing: ZohoError | None = None
+) -> rules.ReadRule:
+    """:func:`require_readable` for the facts already read (``None``: no such live record)."""
     if access is None:
         raise missing if missing is not None else invalid_record_path()
     rule = rules.access_read_rule(access, caller.user_id, caller.is_admin)

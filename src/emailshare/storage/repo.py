@@ -59,15 +59,29 @@ _PUBLIC_SHARERS = (
     " ORDER BY name_key, id LIMIT 51"
 )
 
-# The custom sharers of one record. CROSS JOIN makes SQLite start from the record's few email
-# shares rather than the org's users (without statistics it may pick the latter); to
-# PostgreSQL it is a plain inner join.
-_CUSTOM_SHARERS = (
-    "SELECT u.id, u.name, u.mailbox_protocol FROM email_shares e CROSS JOIN users u"
-    " WHERE u.org_id = e.org_id AND u.id = e.user_id AND e.org_id = ? AND e.record_id = ?"
-    " AND u.email_sharing = 'custom' AND u.status = 'active' AND u.mailbox_enabled = 1"
-    " AND u.mailbox_protocol IS NOT NULL"
-    " ORDER BY u.name_key, u.id LIMIT 51"
+# A record's reading facts (as _RECORD_ACCESS) and its first 51 custom sharers in answer order,
+# in one statement (the details endpoint's one read per request): the first branch is the
+# record's row (kind 0; none when there is no such live record), the second the custom sharers
+# (kind 1). The sharers' CROSS JOIN makes SQLite start from the record's few email shares
+# rather than the org's users (without statistics it may pick the latter); to PostgreSQL it is a
+# plain inner join. The branches' rows come in no promised order; the kind tells them apart.
+_RECORD_DETAILS = (
+    "SELECT 0, r.owner_id,"
+    " EXISTS (SELECT 1 FROM record_shares s"
+    "   WHERE s.org_id = r.org_id AND s.record_id = r.id AND s.user_id = ?),"
+    " EXISTS (SELECT 1 FROM users o"
+    "   JOIN roles ro ON ro.org_id = o.org_id AND ro.id = o.role_id"
+    "   JOIN roles rc ON rc.org_id = o.org_id AND rc.id = ?"
+    "   WHERE o.org_id = r.org_id AND o.id = r.owner_id AND rc.lo < ro.lo AND ro.lo <= rc.hi),"
+    " (SELECT d.level FROM data_sharing d WHERE d.org_id = r.org_id AND d.module = r.module),"
+    " NULL, NULL"
+    " FROM records r WHERE r.org_id = ? AND r.id = ? AND r.module = ? AND r.deleted = 0"
+    " UNION ALL SELECT 1, c.id, NULL, NULL, NULL, c.name, c.mailbox_protocol FROM"
+    " (SELECT u.id, u.name, u.mailbox_protocol FROM email_shares e CROSS JOIN users u"
+    "  WHERE u.org_id = e.org_id AND u.id = e.user_id AND e.org_id = ? AND e.record_id = ?"
+    "  AND u.email_sharing = 'custom' AND u.status = 'active' AND u.mailbox_enabled = 1"
+    "  AND u.mailbox_protocol IS NOT NULL"
+    "  ORDER BY u.name_key, u.id LIMIT 51) AS c"
 )
 
 _USER_INFO = (
@@ -168,9 +182,26 @@ class Store:
         """The first 51 public sharers of the org, in answer order."""
         return _sharers(await self.db.fetchall(_PUBLIC_SHARERS, (org_id,)))
 
-    async def custom_sharers(self, org_id: int, record_id: int) -> list[ShareFromUser]:
-        """The first 51 custom sharers who shared this record's emails, in answer order."""
-        return _sharers(await self.db.fetchall(_CUSTOM_SHARERS, (org_id, record_id)))
+    async def record_details(
+        self, org_id: int, module: str, record_id: int, caller_id: int, caller_role: int | None
+    ) -> tuple[RecordAccess, list[ShareFromUser]] | None:
+        """The reading facts of a live record and the first 51 custom sharers (in answer order)
+        who shared its emails, listed in no particular order; None when there is no such
+        record. One statement."""
+        role = caller_role if caller_role is not None else -1
+        rows = await self.db.fetchall(
+            _RECORD_DETAILS, (caller_id, role, org_id, record_id, module, org_id, record_id)
+        )
+        access: RecordAccess | None = None
+        customs: list[ShareFromUser] = []
+        for row in rows:
+            if row[0] == 0:
+                access = _record_access(row[1:5])
+            else:
+                customs.append(ShareFromUser(int(row[1]), str(row[5]), str(row[6])))
+        if access is None:
+            return None
+        return access, customs
 
     async def user_info(self, org_id: int, user_id: int) -> UserInfo | None:
         row = await self.db.fetchone(
@@ -267,8 +298,11 @@ async def record_access(
     """The facts that decide whether the caller may read a live record of this org and module."""
     role = caller_role if caller_role is not None else -1
     row = await q.fetchone(_RECORD_ACCESS, (caller_id, role, org_id, record_id, module))
-    if row is None:
-        return None
+    return None if row is None else _record_access(row)
+
+
+def _record_access(row: Row) -> RecordAccess:
+    """The facts of a row ``(owner_id, shared with caller, role above owner, level)``."""
     return RecordAccess(
         int(row[0]),
         bool(row[1]),
