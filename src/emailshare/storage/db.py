@@ -240,15 +240,10 @@ class SQLiteDatabase:
         self._shared = path == ":memory:"
         if not self._shared:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._writer = _open(
-            path,
-            # First: two workers opening a new file at once, one waits while the other
-            # switches it to WAL ("database is locked" at start-up otherwise).
-            f"busy_timeout={_WRITE_BUSY_MS}",
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "foreign_keys=ON",
-        )
+        # busy_timeout first: two workers opening a new file at once, one waits while the
+        # other switches it to WAL ("database is locked" at start-up otherwise).
+        pragmas = (f"busy_timeout={_WRITE_BUSY_MS}", "journal_mode=WAL", "synchronous=FULL")
+        self._writer = _open(path, *pragmas, "foreign_keys=ON")
         self._reader = self._writer
         self._thread: ThreadPoolExecutor | None = None
         if not self._shared:
@@ -261,16 +256,21 @@ class SQLiteDatabase:
         self._reader.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the WAL
         self._wal_index = self._map_wal_index()
 
+    def restore(self, image: bytes) -> bool:
+        """Make a new in-memory store the database file ``image``; False for a file store."""
+        if self._shared:
+            self._writer.deserialize(image)
+        return self._shared
+
     async def version(self) -> object:
         # Every request asks, so this is on the hot path. In WAL mode every commit, by any
         # connection of any process, rewrites the wal-index header in the shared-memory file
-        # (`<db>-shm`): 48 bytes read through mmap, ~0.3 µs, where PRAGMA data_version costs
-        # ~6 µs. The file stays in place while this store's connections are open (SQLite
-        # truncates or removes it only when no connection holds it, and no connection can
-        # leave WAL mode meanwhile). Without a mapping (``:memory:``, not in WAL mode, 32
-        # stores mapped already): the PRAGMA on the reader, which does not report the
-        # reader's own commits (an in-memory store's), so they are counted apart (in both
-        # ways, for simplicity).
+        # (`<db>-shm`): 48 bytes read through mmap, ~0.3 µs, where PRAGMA data_version costs ~6 µs.
+        # The file stays in place while this store's connections are open (SQLite truncates or
+        # removes it only when no connection holds it, and no connection can leave WAL mode
+        # meanwhile). Without a mapping (``:memory:``, not in WAL mode, 32 stores mapped already):
+        # the PRAGMA on the reader, which does not report the reader's own commits (an in-memory
+        # store's), so they are counted apart (in both ways, for simplicity).
         index = self._wal_index
         if index is not None:
             return (index[:_WAL_INDEX_HEADER], self._own_commits)

@@ -38,6 +38,21 @@ T = TypeVar("T")
 #: The base URL of the in-process app (as Starlette's TestClient names it).
 INPROCESS_URL = "http://testserver"
 
+
+async def _seed_new_sqlite(settings: Settings) -> None:
+    """Make each SQLite file the app is about to open, if it does not exist yet, from the
+    migrated image of an empty store (``storage.migrate.seed_sqlite``): the same schema and
+    rows the lifespan's migrations would make, without running them one by one."""
+    from emailshare.bootstrap import journal_url
+    from emailshare.storage.db import sqlite_path
+    from emailshare.storage.migrate import seed_sqlite
+
+    urls = [settings.db_url, journal_url(settings.db_url) if settings.admin_key else None]
+    for url in urls:
+        if url is not None and url.startswith("sqlite:") and sqlite_path(url) != ":memory:":
+            await seed_sqlite(sqlite_path(url))
+
+
 # --- the app in this process -----------------------------------------------------------------
 
 
@@ -48,7 +63,9 @@ class AsyncInProcess(AsyncJournalReads):
     opens, migrations run), loads ``fixture``, and offers ``app.client``, an
     ``httpx.AsyncClient`` over ``httpx.ASGITransport`` with ``base_url`` :data:`INPROCESS_URL`.
     The store is a fresh temporary SQLite file unless ``db_url`` (or ``settings.db_url``, when
-    not the default) names one; a store named so is used as it is, not emptied.
+    not the default) names one; a store named so is used as it is, not emptied. A SQLite file
+    that does not exist yet is made from the image of an empty migrated store
+    (``storage.migrate.seed_sqlite``), which is what the lifespan's migrations would make.
     ``raise_app_exceptions`` makes a crash raise in the test instead of answering 500 as a
     server does.
     """
@@ -96,9 +113,11 @@ class AsyncInProcess(AsyncJournalReads):
         if self._app is not None:
             raise RuntimeError("already started")
         orgs = None if self._fixture is None else fixture_orgs(self._fixture)
-        self._app = create_app(self._resolve_settings())
+        settings = self._resolve_settings()
+        self._app = create_app(settings)
         self._lifespan = Lifespan(self._app, self._timeout)
         try:
+            await _seed_new_sqlite(settings)
             await self._lifespan.startup()
             if orgs is not None:
                 await _load_orgs(self.store, orgs, self._now(), reset=False)
