@@ -1,6 +1,7 @@
-"""The hot path: a cached details answer goes out before routing (``api.hotpath``, asking
-``api.answers.lookup`` as the handler does). It must be indistinguishable from the computed
-answer, observed like any other request, and a failure of its own must be reported, not hidden."""
+"""The hot path: a details answer, cached or computed, goes out before routing (``api.hotpath``,
+asking ``api.answers.lookup`` and ``api.answers.compute`` as the handler does). It must be
+indistinguishable from the routed answer, observed like any other request, and a failure of its
+own must be reported, not hidden."""
 
 from __future__ import annotations
 
@@ -87,6 +88,38 @@ def test_anything_but_a_plain_get_gets_the_full_paths_answer(srv: Served) -> Non
         assert bad.json()["code"] == "AUTHENTICATION_FAILURE"
         other = c.get(SEED.replace("/v8/", "/v3/"), headers=auth(WILL))
         assert other.json()["code"] == "API_NOT_SUPPORTED"
+
+
+@pytest.mark.parametrize(
+    ("path", "header", "status"),
+    [
+        (SEED, auth(WILL), 200),
+        (PAT_LEAD, auth(WILL), 403),
+        (SEED.replace("Accounts", "Nope"), auth(WILL), 400),  # INVALID_MODULE
+        (SEED.replace("3652397000001790004", "12x"), auth(WILL), 400),  # INVALID_DATA
+        (SEED, {"Authorization": "Zoho-oauthtoken 1000.ab.cd"}, 401),  # INVALID_TOKEN
+    ],
+)
+def test_a_computed_answer_is_the_handlers_byte_for_byte(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    path: str,
+    header: dict[str, str],
+    status: int,
+) -> None:
+    """With the answer cache off every answer is computed: on the hot path for a plain GET, by
+    the routed handler for the same GET with a query string (which the endpoint ignores)."""
+    server = serve(request, tmp_path, fixture=ACME_FIXTURE, cache_size=0)
+    try:
+        with open_client(server, timeout=10) as c:
+            hot = c.get(path, headers=header)
+            routed = c.get(path + "?routed=1", headers=header)
+            again = c.get(path, headers=header)
+    finally:
+        server.stop()
+    assert hot.status_code == routed.status_code == again.status_code == status
+    assert hot.content == routed.content == again.content
+    assert fixed_headers(hot) == fixed_headers(routed)
 
 
 def test_a_failing_lookup_is_logged_counted_and_answered_by_the_full_path(

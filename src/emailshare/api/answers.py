@@ -1,9 +1,10 @@
-"""The details endpoint's answer cache: the key of a request and its cached answer.
+"""The details endpoint's answers: the key of a request, its cached answer, and the one way
+an answer is computed.
 
-One place for both readers of the cache: the details handler (``api.routes.sharing_details``),
-which computes and keeps what is missing, and the hot path (``api.hotpath``), which sends a
-cached answer before routing. Both get the same answer for the same request because both ask
-:func:`lookup`. Neither a handler nor a middleware: both import this, it imports neither.
+One place for both paths to an answer: the details handler (``api.routes.sharing_details``)
+and the hot path (``api.hotpath``), which answers before routing. Both ask :func:`lookup` for
+a cached answer and :func:`compute` for a missing one, so both give the same bytes for the
+same request. Neither a handler nor a middleware: both import this, it imports neither.
 
 An answer depends only on the token, the module and record as written, and the store; it is
 kept while the store has not changed at all (``service.cache.Freshness``) and the token lives.
@@ -15,8 +16,12 @@ from typing import NamedTuple
 
 from starlette.datastructures import State
 
+from emailshare.api import wire
+from emailshare.api.errors import error_body
+from emailshare.domain.errors import ZohoError
 from emailshare.domain.tokens import token_hash
-from emailshare.service.auth import bearer_token
+from emailshare.service import details
+from emailshare.service.auth import authenticate_token, bearer_token
 
 DETAILS_ROUTE = "/crm/{version}/{module}/{record_id}/__emails_sharing_details"
 DETAILS_SUFFIX = "/__emails_sharing_details"
@@ -60,3 +65,23 @@ def keep(state: State, asked: Lookup, expires_at: int, status: int, body: bytes)
     if state.freshness.epoch == asked.epoch:
         # Kept as an exact-size copy: orjson's own buffer holds twice the bytes or more.
         state.answers.put(asked.key, (expires_at, status, memoryview(body).tobytes()))
+
+
+async def compute(state: State, asked: Lookup, module: str, record: str) -> tuple[int, bytes]:
+    """The (status, body) of a request :func:`lookup` found no answer for, computed and kept.
+
+    Authenticates the token first (raising ``InvalidToken`` for one that is not live, as the
+    details endpoint orders its checks), then runs the use case; its Zoho errors are answers
+    too, spelt by ``api.errors`` and cached like any other. ``StoreUnavailable`` propagates.
+    """
+    who = await authenticate_token(state.store, asked.token, asked.key[0], asked.now, state.callers)
+    state.freshness.misses += 1
+    try:
+        result = await details.sharing_details(
+            state.store, who, module, record, state.public_sharers.get
+        )
+        status, body = 200, wire.sharing_details(result)
+    except ZohoError as exc:
+        status, body = error_body(exc)
+    keep(state, asked, who.expires_at, status, body)
+    return status, body

@@ -137,10 +137,11 @@ class App(Starlette):
 
 def outer_middleware(settings: Settings) -> list[Middleware]:
     """Outside the error boundary: observability (request ids, metrics, logs, request log), and
-    the hot path it asks first: cached details answers sent unrouted (docs/performance.md).
-    When credits or concurrency limits are on, every request must be charged: no hot path."""
+    the hot path it asks first: details answers, cached or computed, sent unrouted (also with
+    the answer cache off; docs/performance.md). When credits or concurrency limits are on,
+    every request must be charged: no hot path."""
     charged = settings.credits_per_day or settings.max_concurrent
-    fast = hotpath.HotPath() if settings.cache_size and not charged else None
+    fast = None if charged else hotpath.HotPath()
     return [Middleware(observe.Observe, settings=settings, fast=fast)]
 
 

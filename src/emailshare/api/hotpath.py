@@ -1,17 +1,20 @@
-"""The hot path: a cached details answer sent before Starlette routes the request.
+"""The hot path: a details answer, cached or computed, sent before Starlette routes the request.
 
 A plain helper, not a middleware: ``api.observe.Observe`` asks it first, once it has the
 request's id and before anything else runs (as a middleware inside Starlette's error boundary
-it cost ~2 µs more per answer, docs/performance.md). A plain ``GET`` of the details endpoint
-whose answer is in the worker's cache (``api.answers.lookup``, the same lookup the handler
-makes) is answered exactly as the handler would answer it, and ``Observe`` sends, counts and
-logs it like any answer. Anything else (a miss, a query string, a request a limit refuses, any
-doubt) goes on to the full path, which answers it.
+it cost ~2 µs more per answer, and Starlette's routing, request and response objects ~30 µs
+more per computed answer, docs/performance.md). A plain ``GET`` of the details endpoint is
+answered from the worker's cache (``api.answers.lookup``) or computed (``api.answers.compute``):
+the same two functions the handler calls, so the answer is the handler's byte for byte, and
+``Observe`` sends, counts and logs it like any answer. Anything else (a query string, a request
+a limit refuses, a token that is not live, any doubt) goes on to the full path, which answers
+it.
 
 A lookup that fails unexpectedly is logged (a warning, with the request's id) and counted
 (``emailshare_hot_path_errors_total``), and the request goes on to the full path. Failures the
-full path answers and reports itself are not: a header with no token (``AUTHENTICATION_FAILURE``)
-and the store unavailable (logged and counted as a store error there).
+full path answers and reports itself are not: a header with no token (``AUTHENTICATION_FAILURE``),
+a token that is not live (``INVALID_TOKEN``) and the store unavailable (logged and counted as a
+store error there).
 """
 
 from __future__ import annotations
@@ -47,22 +50,25 @@ def _target(scope: Scope) -> tuple[str, str, bytes] | None:
 
 
 class HotPath:
-    """Cached details answers, for :class:`~emailshare.api.observe.Observe` to send."""
+    """Details answers, for :class:`~emailshare.api.observe.Observe` to send."""
 
     route = answers.DETAILS_ROUTE  # what its answers are counted under
 
     async def answer(
         self, scope: Scope, request_id: str, metrics: Metrics
     ) -> tuple[int, bytes] | None:
-        """The cached (status, body) for this request, or None: the full path answers it."""
+        """The (status, body) for this request, cached or computed, or None: the full path
+        answers it."""
         try:
             target = _target(scope)
             if target is None:
                 return None
             module, record, header = target
-            found = await answers.lookup(
-                scope["app"].state, header.decode("latin-1"), module, record
-            )
+            state = scope["app"].state
+            found = await answers.lookup(state, header.decode("latin-1"), module, record)
+            if found.hit is not None:
+                return found.hit
+            return await answers.compute(state, found, module, record)
         except (ZohoError, StoreUnavailable):  # the full path answers and reports these
             return None
         except Exception as exc:
@@ -74,4 +80,3 @@ class HotPath:
             )
             metrics.hot_path_errors += 1
             return None
-        return found.hit

@@ -8,16 +8,14 @@ from starlette.responses import Response
 from emailshare.api import answers, wire
 from emailshare.api.answers import DETAILS_ROUTE as DETAILS_ROUTE  # the route's home is there
 from emailshare.api.answers import DETAILS_VERSIONS
-from emailshare.api.errors import error_body
 from emailshare.config import Settings
 from emailshare.domain.errors import (
     ApiNotSupported,
     InvalidRequestMethod,
     InvalidUrlPattern,
-    ZohoError,
 )
-from emailshare.service import admin, details, directory
-from emailshare.service.auth import Caller, authenticate, authenticate_token
+from emailshare.service import admin, directory
+from emailshare.service.auth import Caller, authenticate
 from emailshare.service.ports import Store
 
 OLD_VERSIONS = frozenset({"v2", "v2.1", "v3"})
@@ -74,20 +72,7 @@ async def sharing_details(request: Request) -> Response:
     state = request.app.state
     module, record = request.path_params["module"], request.path_params["record_id"]
     asked = await answers.lookup(state, request.headers.get("authorization"), module, record)
-    if asked.hit is not None:
-        return ok(asked.hit[1], asked.hit[0])
-    state.freshness.misses += 1
-    who = await authenticate_token(
-        store(request), asked.token, asked.key[0], asked.now, state.callers
-    )
-    try:
-        result = await details.sharing_details(
-            store(request), who, module, record, state.public_sharers.get
-        )
-        status, body = 200, wire.sharing_details(result)
-    except ZohoError as exc:  # an answer too: cached like any other
-        status, body = error_body(exc)
-    answers.keep(state, asked, who.expires_at, status, body)
+    status, body = asked.hit or await answers.compute(state, asked, module, record)
     return ok(body, status)
 
 
