@@ -40,7 +40,8 @@ from bench.baseline_app import create_app as create_baseline  # noqa: E402
 from bench.run import BENCH, dataset  # noqa: E402
 from emailshare.api.app import create_app  # noqa: E402
 from emailshare.config import Settings  # noqa: E402
-from emailshare.testing import InProcess, fixture_orgs  # noqa: E402
+from emailshare.testing import InProcess  # noqa: E402
+from emailshare.testing.store import validated_orgs  # noqa: E402
 
 Message = MutableMapping[str, Any]
 App = Callable[
@@ -157,7 +158,7 @@ PER_TEST_STORES = ("plugin", "file")
 
 def _fresh(store: str, fixture: dict[str, Any]) -> InProcess:
     if store == "plugin":  # what emailshare_app does for a test with a fixture marker
-        orgs = fixture_orgs(fixture)  # the plugin reads and validates the document first
+        orgs = validated_orgs(fixture)  # the plugin reads and validates the document first
         settings = Settings(db_url="sqlite:///:memory:", admin_key=secrets.token_hex(16))
         return InProcess(fixture=orgs, settings=settings)
     return InProcess(fixture=fixture)

@@ -34,7 +34,6 @@ import pytest
 from emailshare.config import Settings  # stdlib only: cheap to import with pytest
 
 if TYPE_CHECKING:
-    from emailshare.domain.model import Org
     from emailshare.testing import (
         AsyncInProcess,
         Emailshare,
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
         InProcess,
         ServerProcess,
     )
+    from emailshare.testing.store import ValidatedOrgs
 
 MARKER = "emailshare"
 _MARKER_KEYS = ("fixture", "settings")
@@ -112,7 +112,7 @@ def pytest_runtest_makereport(
 
 @dataclasses.dataclass(frozen=True)
 class _Choice:
-    orgs: list[Org] | None  # parsed and validated already
+    orgs: ValidatedOrgs | None  # parsed and validated already: not validated again
     settings: Mapping[str, Any]
 
 
@@ -139,7 +139,7 @@ def _marker_value(request: pytest.FixtureRequest, key: str, position: int) -> tu
 
 def _choice(request: pytest.FixtureRequest, default: FixtureSource | None) -> _Choice:
     from emailshare.domain.errors import FixtureError
-    from emailshare.testing import fixture_orgs
+    from emailshare.testing.store import validated_orgs
 
     found, source = _marker_value(request, "fixture", 0)
     if not found:
@@ -149,7 +149,7 @@ def _choice(request: pytest.FixtureRequest, default: FixtureSource | None) -> _C
         # Relative paths: next to the test file first, then from the rootdir.
         problem = None
         try:
-            orgs = fixture_orgs(source, (request.path.parent, request.config.rootpath))
+            orgs = validated_orgs(source, (request.path.parent, request.config.rootpath))
         except FixtureError as exc:  # the message names the bad key: a traceback adds nothing
             problem = str(exc)
         if problem is not None:

@@ -25,6 +25,7 @@ from emailshare.testing import (
     running_app_async,
     running_server,
 )
+from emailshare.testing.store import validated_orgs
 from tests.plugin.samples import (
     ACME,
     CARL,
@@ -160,6 +161,24 @@ def test_orgs_built_in_code_are_a_fixture_source_held_to_the_parsers_rules() -> 
     dangling = dataclasses.replace(good, records=(Record("Leads", 5, "", owner=99),))
     with pytest.raises(FixtureError, match=r"\$\.orgs\[0\]\.records\[0\]\.owner: undefined user"):
         fixture_orgs([dangling])
+
+
+def test_orgs_validated_once_are_not_validated_again() -> None:
+    # The plugin validates a test's document at setup, then starts the store with the orgs.
+    checked = validated_orgs(small("Once"))
+    assert list(checked) == fixture_orgs(small("Once"))
+    [again] = fixture_orgs(checked)
+    assert again is checked[0]  # taken as it is (a list of orgs would be written and parsed)
+    [reparsed] = fixture_orgs(list(checked))
+    assert reparsed == again
+    assert reparsed is not again
+    with running_app(fixture=checked) as app:
+        org = app.client.get("/crm/v8/org", headers=auth(app.token(RITA))).json()["org"][0]
+        assert org["company_name"] == "Once"
+    bad = small()
+    bad["orgs"][0]["records"][0]["owner"] = "99"
+    with pytest.raises(FixtureError, match=r"owner: undefined user 99"):
+        validated_orgs(bad)
 
 
 # --- the request journal from the testing objects ----------------------------------------------

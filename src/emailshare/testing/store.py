@@ -68,15 +68,31 @@ def read_fixture(source: FixtureSource, base_dirs: Sequence[Path] = ()) -> objec
     return read_document(path)
 
 
+class ValidatedOrgs(tuple[Org, ...]):
+    """Orgs that :func:`validated_orgs` read and validated: :func:`fixture_orgs` takes them as
+    they are instead of validating them a second time (the pytest plugin validates a test's
+    document when the test is set up, then hands the orgs to the store it starts)."""
+
+    __slots__ = ()
+
+
 def fixture_orgs(source: FixtureSource, base_dirs: Sequence[Path] = ()) -> list[Org]:
     """Read and validate a fixture document wholly (nothing is written anywhere).
 
     Orgs given as domain values are validated too: written as a document and parsed back, so
-    that an org built in code is held to the same rules as a file.
+    that an org built in code is held to the same rules as a file (but for
+    :class:`ValidatedOrgs`, which were).
     """
     from emailshare.service.fixtures import parse_fixture
 
+    if isinstance(source, ValidatedOrgs):
+        return list(source)
     return parse_fixture(read_fixture(source, base_dirs))
+
+
+def validated_orgs(source: FixtureSource, base_dirs: Sequence[Path] = ()) -> ValidatedOrgs:
+    """:func:`fixture_orgs`, marked as validated for whatever loads them next."""
+    return ValidatedOrgs(fixture_orgs(source, base_dirs))
 
 
 def _user(value: int | str, what: str) -> int:
