@@ -12,9 +12,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from emailshare.config import Settings
+from emailshare.domain.numbers import parse_id
 from emailshare.domain.rules import ShareFromUser
 from emailshare.service.auth import CallerCache
-from emailshare.service.cache import BoundedCache, Freshness, PublicSharersCache
+from emailshare.service.cache import (
+    BoundedCache,
+    Freshness,
+    PublicSharersCache,
+    Scope,
+    ScopedCache,
+)
 from emailshare.service.emails import EmailReads
 from emailshare.service.mailports import MailboxStore
 from emailshare.service.ports import JournalStore, Store
@@ -25,14 +32,15 @@ from emailshare.storage.journal import JournalTable
 from emailshare.storage.mailboxes import MailboxRepo
 from emailshare.storage.repo import Store as SQLStore
 
-# A cached details answer: the token's expiry, the status and the body.
-AnswerCache = BoundedCache[tuple[str, str, str], tuple[int, int, bytes]]
+# A cached details answer (keyed by token hash, module and record as written): the token's
+# expiry, the status, the body and the caller's org.
+AnswerCache = ScopedCache[tuple[str, str, str], tuple[int, int, bytes, int]]
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     """What the app serves from: the store (as the services' ports) and the per-worker caches,
-    all emptied by ``freshness`` whenever the store changed (``service.cache``)."""
+    each forgetting, through ``freshness``, what a write changed (``service.cache``)."""
 
     store: Store
     email_store: EmailReads
@@ -44,9 +52,16 @@ class Services:
     mailbox_store: MailboxStore  # servers and sync state (docs/mailboxes.md)
 
 
-def answer_weight(entry: tuple[int, int, bytes]) -> int:
-    """The memory a cached answer holds: its body, plus its key's and entry's objects."""
-    return len(entry[2]) + 512
+def answer_weight(entry: tuple[int, int, bytes, int]) -> int:
+    """The memory a cached answer holds: its body, plus its key's, entry's and scope's
+    objects."""
+    return len(entry[2]) + 768
+
+
+def answer_scope(key: tuple[str, str, str], entry: tuple[int, int, bytes, int]) -> Scope:
+    """A cached answer belongs to its caller's org and the record its path names (none when
+    the path names no record: such an answer is forgotten with its org)."""
+    return entry[3], parse_id(key[2])
 
 
 @contextlib.asynccontextmanager
@@ -101,14 +116,17 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         _journal_db(settings, store.db) as journal_db,
     ):
         db = store.db
-        callers: CallerCache = BoundedCache(settings.cache_size)
-        answers: AnswerCache = BoundedCache(
-            settings.cache_size, settings.cache_mb << 20, weigh=answer_weight
+        callers: CallerCache = ScopedCache(
+            settings.cache_size, scope=lambda _, entry: (entry[0].org_id, None)
         )
-        publics: BoundedCache[int, list[ShareFromUser]] = BoundedCache(
-            max(1, settings.cache_size // 10) if settings.cache_size else 0
+        answers: AnswerCache = ScopedCache(
+            settings.cache_size, settings.cache_mb << 20, weigh=answer_weight, scope=answer_scope
         )
-        freshness = Freshness(db, callers, answers, publics)
+        publics: BoundedCache[int, list[ShareFromUser]] = ScopedCache(
+            max(1, settings.cache_size // 10) if settings.cache_size else 0,
+            scope=lambda org_id, _: (org_id, None),
+        )
+        freshness = Freshness(store, callers, answers, publics)
         publics_cache = PublicSharersCache(store, freshness, publics)
         yield Services(
             store,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from emailshare.domain import rules
+from emailshare.domain.changes import ChangeBatch
 from emailshare.domain.errors import StoreUnavailable
 from emailshare.domain.model import Org, Profile, Status
 from emailshare.domain.rules import ShareDecision, ShareFromUser
@@ -134,6 +135,10 @@ class FakeStore:
 
     async def version(self) -> object:
         return self.commits
+
+    async def changes_after(self, seq: int, limit: int) -> ChangeBatch:
+        """Its commits log no scope: each one makes the caches forget everything."""
+        return ChangeBatch(self.commits, () if seq == self.commits else None)
 
     async def ping(self) -> None:
         if self.down:

@@ -7,7 +7,8 @@ a cached answer and :func:`compute` for a missing one, so both give the same byt
 same request. Neither a handler nor a middleware: both import this, it imports neither.
 
 An answer depends only on the token, the module and record as written, and the store; it is
-kept while the store has not changed at all (``service.cache.Freshness``) and the token lives.
+kept while the token lives and no write changed its record or its caller's org
+(``service.cache.Freshness``: it is kept under both).
 """
 
 from __future__ import annotations
@@ -59,12 +60,15 @@ async def lookup(state: State, authorization: str | None, module: str, record: s
     return Lookup(token, key, now, epoch, (found[1], found[2]))
 
 
-def keep(state: State, asked: Lookup, expires_at: int, status: int, body: bytes) -> None:
-    """Cache an answer computed for ``asked`` until the token expires, unless the store
-    changed while it was computed (then it may already be stale)."""
+def keep(
+    state: State, asked: Lookup, expires_at: int, status: int, body: bytes, org_id: int
+) -> None:
+    """Cache an answer computed for ``asked``, of a caller of ``org_id``, until the token
+    expires, unless the store changed while it was computed (then it may already be stale).
+    It is kept under the org and the record (``bootstrap.answer_scope``)."""
     if state.freshness.epoch == asked.epoch:
         # Kept as an exact-size copy: orjson's own buffer holds twice the bytes or more.
-        state.answers.put(asked.key, (expires_at, status, memoryview(body).tobytes()))
+        state.answers.put(asked.key, (expires_at, status, memoryview(body).tobytes(), org_id))
 
 
 async def compute(state: State, asked: Lookup, module: str, record: str) -> tuple[int, bytes]:
@@ -83,5 +87,5 @@ async def compute(state: State, asked: Lookup, module: str, record: str) -> tupl
         status, body = 200, wire.sharing_details(result)
     except ZohoError as exc:
         status, body = error_body(exc)
-    keep(state, asked, who.expires_at, status, body)
+    keep(state, asked, who.expires_at, status, body, who.org_id)
     return status, body

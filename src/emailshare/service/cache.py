@@ -1,18 +1,28 @@
-"""Per-process caches that are never stale: emptied whenever the store changed.
+"""Per-process caches that are never stale: each write empties only what it changed.
 
-Before serving from a cache, a request asks the store for its version (SQLite: ``PRAGMA
-data_version`` plus this process's own commits; PostgreSQL: a row every write bumps). Any
-change, by any process of any instance, empties the caches, so an answer is reused only while
-nothing at all was written: a write is visible to the very next request everywhere.
+Before serving from a cache, a request asks the store for its version, a cheap signal that
+moves with every commit (SQLite: the wal-index header, mapped; PostgreSQL: the seq its
+listener heard, ``storage.postgres``). When it moved, :class:`Freshness` reads the change log
+after the last seq it applied (``storage.changes``: every write transaction names its scopes
+there, in the transaction) and calls the narrowest forgetting for each change: one record of
+an org, one org, or everything. A write by any process of any instance is so visible to the
+next request of every worker, and a share of one record leaves every other answer in place.
+Everything is forgotten when the log cannot tell exactly what changed: a gap (the reader fell
+more than ``storage.changes.KEEP`` writes behind, its next seq pruned), more than
+``MAX_CHANGES`` rows at once, a kind it does not know, or the store gone back.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
+from emailshare.domain.changes import ORG, RECORD, TOKENS, ChangeBatch
 from emailshare.domain.rules import ShareFromUser
 from emailshare.service.ports import SharerReads, StoreVersion
+
+MAX_CHANGES = 1000  # rows read at once; past this, everything is forgotten
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -20,6 +30,21 @@ V = TypeVar("V")
 
 class Clearable(Protocol):
     def clear(self) -> None: ...
+
+
+@runtime_checkable
+class Scoped(Protocol):
+    """A cache that can forget one org's entries, or one record's of an org, as well as all."""
+
+    def clear(self) -> None: ...
+    def forget_org(self, org_id: int) -> None: ...
+    def forget_record(self, org_id: int, record_id: int) -> None: ...
+
+
+class ChangeFeed(StoreVersion, Protocol):
+    async def changes_after(self, seq: int, limit: int) -> ChangeBatch:
+        """The changes committed after ``seq`` (``domain.changes``), at most ``limit``."""
+        ...
 
 
 class BoundedCache(Generic[K, V]):
@@ -46,7 +71,7 @@ class BoundedCache(Generic[K, V]):
         items, weigh, budget = self._items, self._weigh, self._budget
         if weigh is None:
             if key not in items and len(items) >= self._capacity:
-                del items[next(iter(items))]
+                self.discard(next(iter(items)))
             items[key] = value
             return
         weight = weigh(value)
@@ -56,7 +81,7 @@ class BoundedCache(Generic[K, V]):
         while items and (
             len(items) >= self._capacity or (budget and self._weight + weight > budget)
         ):
-            self._weight -= weigh(items.pop(next(iter(items))))
+            self.discard(next(iter(items)))
         items[key] = value
         self._weight += weight
 
@@ -78,28 +103,142 @@ class BoundedCache(Generic[K, V]):
         return len(self._items)
 
 
+# Where an entry belongs: its org, and its record (None: the org's, not one record's).
+Scope = tuple[int, int | None]
+
+
+class ScopedCache(BoundedCache[K, V]):
+    """A :class:`BoundedCache` whose entries each belong to an org and maybe a record
+    (``scope`` of the key and value says which), so that a change forgets only those."""
+
+    __slots__ = ("_by_record", "_scope", "_scopes")
+
+    def __init__(
+        self,
+        capacity: int,
+        budget: int = 0,
+        weigh: Callable[[V], int] | None = None,
+        *,
+        scope: Callable[[K, V], Scope],
+    ) -> None:
+        super().__init__(capacity, budget, weigh)
+        self._scope = scope
+        self._scopes: dict[K, Scope] = {}
+        self._by_record: dict[tuple[int, int], list[K]] = {}
+
+    def put(self, key: K, value: V) -> None:
+        super().put(key, value)
+        if key not in self._items:
+            return
+        where = self._scope(key, value)
+        old = self._scopes.get(key)
+        if old == where:
+            return
+        if old is not None:
+            self._unindex(key, old)
+        self._scopes[key] = where
+        if where[1] is not None:
+            self._by_record.setdefault((where[0], where[1]), []).append(key)
+
+    def _unindex(self, key: K, where: Scope) -> None:
+        if where[1] is None:
+            return
+        place = (where[0], where[1])
+        keys = self._by_record.get(place)
+        if keys is not None:
+            if key in keys:
+                keys.remove(key)
+            if not keys:
+                del self._by_record[place]
+
+    def discard(self, key: K) -> None:
+        super().discard(key)
+        where = self._scopes.pop(key, None)
+        if where is not None:
+            self._unindex(key, where)
+
+    def clear(self) -> None:
+        super().clear()
+        self._scopes.clear()
+        self._by_record.clear()
+
+    def forget_org(self, org_id: int) -> None:
+        """Drop the org's entries (a scan: org changes are rare; records' are not)."""
+        for key in [k for k, where in self._scopes.items() if where[0] == org_id]:
+            self.discard(key)
+
+    def forget_record(self, org_id: int, record_id: int) -> None:
+        for key in self._by_record.pop((org_id, record_id), ()):
+            self._scopes.pop(key, None)
+            super().discard(key)
+
+
 class Freshness:
-    """Tracks the store's version; ``epoch`` grows each time the caches had to be emptied."""
+    """Applies the store's changes to the caches before a request reads them; ``epoch``
+    grows each time any cache forgot anything (a computation that straddles it is not kept)."""
 
-    __slots__ = ("_caches", "_db", "_seen", "epoch", "hits", "misses")
+    __slots__ = (
+        "_caches",
+        "_db",
+        "_lock",
+        "_plain",
+        "_scoped",
+        "_seen",
+        "_seq",
+        "epoch",
+        "hits",
+        "misses",
+    )
 
-    def __init__(self, db: StoreVersion, *caches: Clearable) -> None:
+    def __init__(self, db: ChangeFeed, *caches: Clearable | Scoped) -> None:
         self._db = db
         self._caches = caches
-        self._seen: object = object()  # equal to no version: the first check empties
+        # A cache with only clear() forgets everything on any change.
+        self._scoped = [c for c in caches if isinstance(c, Scoped)]
+        self._plain = [c for c in caches if not isinstance(c, Scoped)]
+        self._seen: object = object()  # equal to no version: the first check reads the log
+        self._seq: int | None = None  # the last change applied; None: none yet, forget all
+        self._lock = asyncio.Lock()
         self.epoch = 0
         self.hits = 0
         self.misses = 0
 
     async def check(self) -> int:
-        """Empty every cache if the store changed since the last check; return the epoch."""
+        """Forget what the store changed since the last check; return the epoch."""
         version = await self._db.version()
         if version != self._seen:
-            for cache in self._caches:
-                cache.clear()
-            self._seen = version
-            self.epoch += 1
+            async with self._lock:  # one reader of the log at a time; the others wait for it
+                version = await self._db.version()
+                if version != self._seen:
+                    await self._apply(await self._db.changes_after(self._seq or 0, MAX_CHANGES))
+                    self._seen = version
         return self.epoch
+
+    async def _apply(self, batch: ChangeBatch) -> None:
+        changes = batch.changes if self._seq is not None else None
+        self._seq = batch.latest
+        if changes == ():
+            return  # a commit that changed nothing cached (API-limit usage, a migration)
+        self.epoch += 1
+        if changes is None:
+            self.clear()
+            return
+        for change in changes:
+            kind, org_id, record_id = change.kind, change.org_id, change.record_id
+            if org_id is None or kind not in (RECORD, ORG, TOKENS):
+                self.clear()  # everything, or a kind this version does not know
+                return
+            for plain in self._plain:
+                plain.clear()
+            for cache in self._scoped:
+                if kind == RECORD and record_id is not None:
+                    cache.forget_record(org_id, record_id)
+                else:  # an org, or its tokens: the caches of callers and answers hold them
+                    cache.forget_org(org_id)
+
+    def clear(self) -> None:
+        for cache in self._caches:
+            cache.clear()
 
 
 class PublicSharersCache:

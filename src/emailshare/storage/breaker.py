@@ -144,10 +144,10 @@ class GuardedDatabase:
             self._failed(exc)
             raise
 
-    async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+    async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]], bump: bool = True) -> T:
         self.breaker.check()
         try:
-            return await self.inner.run_in_transaction(work)
+            return await self.inner.run_in_transaction(work, bump)
         except StoreUnavailable as exc:
             self._failed(exc)
             raise

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import mmap
-import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,8 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from emailshare.domain.errors import StoreUnavailable as StoreUnavailable  # raised here
+from emailshare.storage import changes
+from emailshare.storage.walindex import WAL_INDEX_HEADER, wal_index_of
 
 Row = tuple[Any, ...]
 T = TypeVar("T")
@@ -34,6 +35,11 @@ class Tx(Protocol):
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
 
+    def note(self, kind: str, org_id: int | None = None, record_id: int | None = None) -> None:
+        """Name a scope this transaction changes (``domain.changes``): logged at its commit
+        (``storage.changes``), so caches forget only that scope."""
+        ...
+
 
 class Database(Protocol):
     dialect: str
@@ -45,9 +51,13 @@ class Database(Protocol):
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
-    def transaction(self, bump: bool = True) -> contextlib.AbstractAsyncContextManager[Tx]: ...
+    def transaction(self, bump: bool = True) -> contextlib.AbstractAsyncContextManager[Tx]:
+        """One transaction. Its commit logs the scopes it noted (``Tx.note``); one that
+        noted none logs "everything" unless ``bump`` is False (a write no cache depends on:
+        API-limit usage, migrations, sync bookkeeping)."""
+        ...
 
-    async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+    async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]], bump: bool = True) -> T:
         """Run ``work`` in one transaction; where the engine may abort a transaction for a
         deadlock or a serialisation conflict, run it again (``work`` must be repeatable)."""
         ...
@@ -111,7 +121,7 @@ class _SQLiteTx:
     """The statements of one SQLite transaction, usable only by the task that opened it and
     only until it ends: a transaction's isolation must not depend on its callers' manners."""
 
-    __slots__ = ("_conn", "_off_loop", "_task")
+    __slots__ = ("_conn", "_off_loop", "_task", "notes")
 
     def __init__(
         self,
@@ -121,6 +131,10 @@ class _SQLiteTx:
         self._conn: sqlite3.Connection | None = conn
         self._task = asyncio.current_task()
         self._off_loop = off_loop
+        self.notes: set[changes.Note] = set()
+
+    def note(self, kind: str, org_id: int | None = None, record_id: int | None = None) -> None:
+        self.notes.add((kind, org_id, record_id))
 
     def _checked(self) -> sqlite3.Connection:
         conn = self._conn
@@ -155,44 +169,6 @@ class _SQLiteTx:
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return self._checked().execute(sql, params).fetchall()
-
-
-# The wal-index header (https://www.sqlite.org/walformat.html, "the WAL-index header"): its
-# first copy, 48 bytes, holds the change counter every commit bumps.
-_WAL_INDEX_HEADER = 48
-# Mapped wal-index headers, one per shared-memory file, per process. Their descriptors (ours
-# and the one mmap keeps) are never closed: closing any descriptor of a file drops every POSIX
-# lock the process holds on it, SQLite's own included. Bounded, for processes (test suites)
-# that open many stores; past the bound, stores use the PRAGMA.
-_WAL_INDEXES: dict[tuple[int, int], mmap.mmap] = {}
-_KEPT_FDS: list[int] = []
-_MAX_WAL_INDEXES = 32
-
-
-def _wal_index_of(path: str) -> mmap.mmap | None:
-    """The mapped wal-index header of the store at ``path`` (in WAL mode, open), or None."""
-    shm = f"{path}-shm"
-    try:
-        st = os.stat(shm)
-    except OSError:
-        return None
-    key = (st.st_dev, st.st_ino)
-    found = _WAL_INDEXES.get(key)
-    if found is not None or len(_WAL_INDEXES) >= _MAX_WAL_INDEXES:
-        return found
-    if st.st_size < _WAL_INDEX_HEADER:
-        return None
-    try:
-        fd = os.open(shm, os.O_RDONLY)
-    except OSError:
-        return None
-    _KEPT_FDS.append(fd)  # never closed: see above
-    try:
-        index = mmap.mmap(fd, _WAL_INDEX_HEADER, prot=mmap.PROT_READ)
-    except (OSError, ValueError):
-        return None
-    _WAL_INDEXES[key] = index
-    return index
 
 
 def _open(path: str, *pragmas: str) -> sqlite3.Connection:
@@ -273,7 +249,7 @@ class SQLiteDatabase:
         # store's), so they are counted apart (in both ways, for simplicity).
         index = self._wal_index
         if index is not None:
-            return (index[:_WAL_INDEX_HEADER], self._own_commits)
+            return (index[:WAL_INDEX_HEADER], self._own_commits)
         try:
             row = self._reader.execute("PRAGMA data_version").fetchone()
         except sqlite3.OperationalError as exc:
@@ -286,7 +262,7 @@ class SQLiteDatabase:
         mode = self._reader.execute("PRAGMA journal_mode").fetchone()
         if mode is None or str(mode[0]).lower() != "wal":
             return None
-        return _wal_index_of(self._path)
+        return wal_index_of(self._path)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         if self._shared:
@@ -363,6 +339,8 @@ class SQLiteDatabase:
             try:
                 await self._off_loop(self._begin)
                 yield tx
+                if bump or tx.notes:
+                    await changes.append(tx, tx.notes, self.dialect)
             except BaseException as exc:
                 tx.end()
                 if isinstance(exc, asyncio.CancelledError):
@@ -377,9 +355,9 @@ class SQLiteDatabase:
             tx.end()
             await self._off_loop(self._commit)
 
-    async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+    async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]], bump: bool = True) -> T:
         # SQLite serialises writers on its file lock (busy_timeout): no deadlock to retry.
-        async with self.transaction() as tx:
+        async with self.transaction(bump) as tx:
             return await work(tx)
 
     async def close(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from emailshare.domain.changes import TOKENS
 from emailshare.domain.views import Grant, OAuthClient
 from emailshare.storage.common import Queryable, insert_access_token
 from emailshare.storage.db import Tx
@@ -160,10 +161,12 @@ async def add_access_token(
         (refresh_hash, MAX_ACCESS_PER_REFRESH - 1),
     )
     if cutoff is not None:
-        await tx.execute(
+        deleted = await tx.execute(
             "DELETE FROM access_tokens WHERE refresh_hash = ? AND seq < ?",
             (refresh_hash, cutoff[0]),
         )
+        if deleted:
+            tx.note(TOKENS, grant.org_id)
 
 
 async def _cap_client_tokens(tx: Tx, client_id: str, org_id: int) -> None:
@@ -175,19 +178,32 @@ async def _cap_client_tokens(tx: Tx, client_id: str, org_id: int) -> None:
         (client_id, org_id, MAX_ACCESS_PER_CLIENT_ORG - 1),
     )
     if cutoff is not None:
-        await tx.execute(
+        deleted = await tx.execute(
             "DELETE FROM access_tokens WHERE " + where + " AND seq < ?",
             (client_id, org_id, cutoff[0]),
         )
+        if deleted:
+            tx.note(TOKENS, org_id)
 
 
 async def revoke_refresh(tx: Tx, refresh_hash: str) -> bool:
-    """Delete a refresh token and every access token made from it."""
-    await tx.execute("DELETE FROM access_tokens WHERE refresh_hash = ?", (refresh_hash,))
+    """Delete a refresh token and every access token made from it (a change to the tokens of
+    its org: the caches forget its callers and answers, ``storage.changes``)."""
+    row = await tx.fetchone(
+        "SELECT org_id FROM refresh_tokens WHERE token_hash = ?", (refresh_hash,)
+    )
+    if row is None:
+        return False
+    if await tx.execute("DELETE FROM access_tokens WHERE refresh_hash = ?", (refresh_hash,)):
+        tx.note(TOKENS, int(row[0]))
     return await tx.execute("DELETE FROM refresh_tokens WHERE token_hash = ?", (refresh_hash,)) == 1
 
 
 async def revoke_access(tx: Tx, access_hash: str) -> bool:
+    row = await tx.fetchone("SELECT org_id FROM access_tokens WHERE token_hash = ?", (access_hash,))
+    if row is None:
+        return False
+    tx.note(TOKENS, int(row[0]))
     return await tx.execute("DELETE FROM access_tokens WHERE token_hash = ?", (access_hash,)) == 1
 
 

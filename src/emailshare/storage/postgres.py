@@ -1,4 +1,13 @@
-"""PostgreSQL through psycopg 3's async pool (imported only when a postgresql:// URL is used)."""
+"""PostgreSQL through psycopg 3's async pool (imported only when a postgresql:// URL is used).
+
+The store's version (what the caches check on every request) costs no round trip: a listener,
+one dedicated connection, ``LISTEN``s for the seq every write transaction notifies at its
+commit (``storage.changes``), and answers a heartbeat (the latest seq, read on it) every
+``HEARTBEAT`` seconds; so a commit is known to every worker as soon as its notification
+arrives, and ``STALENESS`` seconds after it at worst. A heartbeat not answered within
+``HEARTBEAT`` or a dropped connection stops the listener: until it is back, each version is a
+probe (one round trip, shared by the requests that wait for it), exact as before.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +21,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from emailshare.domain.errors import StoreUnavailable
+from emailshare.storage import changes
 from emailshare.storage.db import Params, Row, T, Tx
 
 _ATTEMPTS = 5
@@ -56,10 +66,14 @@ def postgres_outage(exc: StoreUnavailable) -> bool:
 
 
 class _PgTx:
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "notes")
 
     def __init__(self, conn: psycopg.AsyncConnection[Row]) -> None:
         self._conn = conn
+        self.notes: set[changes.Note] = set()
+
+    def note(self, kind: str, org_id: int | None = None, record_id: int | None = None) -> None:
+        self.notes.add((kind, org_id, record_id))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         cur = await self._conn.execute(to_pg(sql), params)
@@ -78,13 +92,96 @@ class _PgTx:
         return await cur.fetchall()
 
 
+# The listener's heartbeat: every HEARTBEAT seconds it reads the latest seq on its connection,
+# and must have the answer within HEARTBEAT more; so a commit whose notification never came
+# is known, or the listener stopped (and versions probed), within STALENESS seconds.
+HEARTBEAT = 0.2
+STALENESS = 2 * HEARTBEAT
+RECONNECT_DELAY = 0.5  # between attempts to bring a dropped listener back
+LISTENER_NAME = "emailshare-listener"  # its application_name, as pg_stat_activity shows it
+
+
+class Listener:
+    """The latest seq committed, as notifications and heartbeats tell it (``live``), on one
+    connection of its own; reconnects itself while the store is open."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self.latest = 0
+        self.live = False
+        self.drops = 0  # times the connection was lost or a heartbeat late (for tests)
+        self._up = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=LISTENER_NAME)
+
+    async def wait_live(self, timeout: float) -> bool:
+        """Whether the listener is live, waiting up to ``timeout`` seconds for it."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._up.wait(), timeout)
+        return self.live
+
+    def heard(self, seq: int) -> None:
+        self.latest = max(self.latest, seq)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self._url,
+                    autocommit=True,
+                    connect_timeout=CONNECT_TIMEOUT,
+                    application_name=LISTENER_NAME,
+                )
+            except Exception:
+                await asyncio.sleep(RECONNECT_DELAY)
+                continue
+            try:
+                async with conn:
+                    await conn.execute("LISTEN " + changes.CHANNEL)
+                    await self._beat(conn)  # after LISTEN: nothing committed since is missed
+                    self.live = True
+                    self._up.set()
+                    while True:
+                        async for notify in conn.notifies(timeout=HEARTBEAT):
+                            self.heard(int(notify.payload))
+                        await asyncio.wait_for(self._beat(conn), HEARTBEAT)
+            except Exception:  # noqa: S110 - dropped or late: probe until it is back
+                pass
+            finally:
+                if self.live:
+                    self.drops += 1
+                self.live = False
+                self._up.clear()
+            await asyncio.sleep(RECONNECT_DELAY)
+
+    async def _beat(self, conn: psycopg.AsyncConnection[Row]) -> None:
+        cur = await conn.execute("SELECT version FROM store_version WHERE id = 1")
+        row = await cur.fetchone()
+        self.heard(0 if row is None else int(row[0]))
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        self.live = False
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 class PostgresDatabase:
     dialect = "postgresql"
 
-    def __init__(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]]) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]],
+        listener: Listener | None = None,
+    ) -> None:
         self._pool = pool
         self._next_probe: asyncio.Future[object] | None = None  # not sent yet: joinable
         self._probing: asyncio.Task[None] | None = None
+        self.listener = listener
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = 8) -> PostgresDatabase:
@@ -102,16 +199,22 @@ class PostgresDatabase:
         except Exception as exc:
             await pool.close()
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {type(exc).__name__}") from exc
-        return cls(pool)
+        listener = Listener(url)
+        listener.start()  # versions are probed until it is live
+        return cls(pool, listener)
 
     async def version(self) -> object:
-        """The ``store_version`` row, read by a probe sent after the caller asked.
+        """The latest seq committed (``storage.changes``): the listener's, while it is live;
+        else the ``store_version`` row, read by a probe sent after the caller asked.
 
-        Every request asks, so probes are shared: callers that arrive while one probe is in
-        flight wait for the next, which is sent as soon as that one returns and answers all
-        of them. One round trip serves a whole batch of requests, and none is answered with
-        a version read before it arrived.
+        Probes are shared: callers that arrive while one probe is in flight wait for the next,
+        which is sent as soon as that one returns and answers all of them. One round trip
+        serves a whole batch of requests, and none is answered with a version read before it
+        arrived.
         """
+        listener = self.listener
+        if listener is not None and listener.live:
+            return listener.latest
         probe = self._next_probe
         if probe is None:
             probe = self._next_probe = asyncio.get_running_loop().create_future()
@@ -133,7 +236,10 @@ class PostgresDatabase:
                     if later is not None:
                         later.set_exception(exc)
                 else:
-                    probe.set_result(None if row is None else row[0])
+                    seq = 0 if row is None else int(row[0])
+                    if self.listener is not None:
+                        self.listener.heard(seq)
+                    probe.set_result(seq)
         finally:
             self._probing = None
 
@@ -165,20 +271,22 @@ class PostgresDatabase:
 
     @contextlib.asynccontextmanager
     async def transaction(self, bump: bool = True) -> AsyncIterator[Tx]:
+        seq = None
         try:
             async with self._pool.connection() as conn, conn.transaction():
-                yield _PgTx(conn)
-                if bump:  # every instance's caches see the change on their next request
-                    await conn.execute(
-                        "UPDATE store_version SET version = version + 1 WHERE id = 1"
-                    )
+                tx = _PgTx(conn)
+                yield tx
+                if bump or tx.notes:  # logged and notified at the commit (storage.changes)
+                    seq = await changes.append(tx, tx.notes, self.dialect)
         except (*_ERRORS, TimeoutError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
+        if seq is not None and self.listener is not None:
+            self.listener.heard(seq)  # this worker's next request sees its own write at once
 
-    async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+    async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]], bump: bool = True) -> T:
         for attempt in range(_ATTEMPTS):
             try:
-                async with self.transaction() as tx:
+                async with self.transaction(bump) as tx:
                     return await work(tx)
             except StoreUnavailable as exc:
                 if not _rolled_back(exc.__cause__) or attempt == _ATTEMPTS - 1:
@@ -189,4 +297,6 @@ class PostgresDatabase:
         raise AssertionError("unreachable")
 
     async def close(self) -> None:
+        if self.listener is not None:
+            await self.listener.close()
         await self._pool.close()

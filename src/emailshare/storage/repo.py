@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from emailshare.domain.changes import ALL, ORG, RECORD, ChangeBatch
 from emailshare.domain.model import DataSharing, Org
 from emailshare.domain.rules import ShareFromUser
 from emailshare.domain.tokens import token_hash
@@ -21,7 +22,7 @@ from emailshare.domain.views import (
     TokenOwner,
     UserInfo,
 )
-from emailshare.storage import bulk, limits, oauth, snapshot
+from emailshare.storage import bulk, changes, limits, oauth, snapshot
 from emailshare.storage import orgs as orgs_sql
 from emailshare.storage.common import Queryable, insert_access_token
 from emailshare.storage.db import Database, Row, Tx
@@ -142,6 +143,9 @@ class Store:
     async def version(self) -> object:
         return await self.db.version()
 
+    async def changes_after(self, seq: int, limit: int) -> ChangeBatch:
+        return await changes.after(self.db, seq, limit)
+
     async def ping(self) -> None:
         await self.org_name(0)  # one indexed read: the store answers queries
 
@@ -237,11 +241,15 @@ class Store:
     # --- writes -----------------------------------------------------------------------------
 
     async def in_share_transaction(self, work: Callable[[ShareTransaction], Awaitable[T]]) -> T:
-        return await self.db.run_in_transaction(lambda tx: work(ShareTransaction(tx)))
+        # Each share or unshare notes its record (add_email_share, remove_email_share); a request
+        # that changed nothing logs nothing.
+        return await self.db.run_in_transaction(lambda tx: work(ShareTransaction(tx)), bump=False)
 
     @contextlib.asynccontextmanager
     async def oauth_transaction(self) -> AsyncIterator[oauth.OAuthTransaction]:
-        async with self.db.transaction() as tx:
+        # Only deleted access tokens matter to a cache: ``oauth`` notes those (a new token is
+        # in no cache, and an expired one is refused by every cache by itself).
+        async with self.db.transaction(bump=False) as tx:
             yield oauth.OAuthTransaction(tx)
 
     async def admit(
@@ -270,13 +278,14 @@ class Store:
     async def add_access_token(
         self, token: str, org_id: int, user_id: int, scopes: Sequence[str], expires_at: int
     ) -> None:
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(bump=False) as tx:  # a new token is in no cache
             await insert_access_token(tx, token_hash(token), org_id, user_id, scopes, expires_at)
 
     async def delete_everything(self) -> None:
         """Remove every org (and, by cascade, everything in it), every OAuth client and all
         API-limit usage."""
         async with self.db.transaction() as tx:
+            tx.note(ALL)
             await tx.execute("DELETE FROM oauth_clients")
             await tx.execute("DELETE FROM orgs")
             for table in ("api_credits", "api_inflight", "api_limit_orgs"):
@@ -287,6 +296,7 @@ class Store:
         async with self.db.transaction() as tx:
             await orgs_sql.check_foreign_claims(tx, orgs)
             for org in orgs:
+                tx.note(ORG, org.id)
                 await bulk.replace_org(tx, org, now)
         if any(org.mail.emails for org in orgs):
             await analyze_mail(self.db)
@@ -313,7 +323,7 @@ def _record_access(row: Row) -> RecordAccess:
 
 async def add_email_share(tx: Tx, org_id: int, record_id: int, user_id: int) -> bool:
     """Turn the user's email share of the record on; False when it already was."""
-    return (
+    added = (
         await tx.execute(
             "INSERT INTO email_shares (org_id, record_id, user_id) VALUES (?, ?, ?)"
             " ON CONFLICT DO NOTHING",
@@ -321,14 +331,20 @@ async def add_email_share(tx: Tx, org_id: int, record_id: int, user_id: int) -> 
         )
         == 1
     )
+    if added:
+        tx.note(RECORD, org_id, record_id)
+    return added
 
 
 async def remove_email_share(tx: Tx, org_id: int, record_id: int, user_id: int) -> bool:
     """Turn the user's email share of the record off; False when it was not on."""
-    return (
+    removed = (
         await tx.execute(
             "DELETE FROM email_shares WHERE org_id = ? AND record_id = ? AND user_id = ?",
             (org_id, record_id, user_id),
         )
         == 1
     )
+    if removed:
+        tx.note(RECORD, org_id, record_id)
+    return removed

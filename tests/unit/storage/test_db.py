@@ -3,7 +3,7 @@
 Its version, what every cached answer is checked against, must change with every commit made by
 anyone, and only then. Under concurrency, a transaction is isolated from every other task of its
 process whatever it awaits, and a write waiting for another process's lock leaves the event loop
-serving.
+serving. These stores have no schema, so their transactions log no change (``bump=False``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from emailshare.storage import db as db_module
+from emailshare.storage import walindex
 from emailshare.storage.db import SQLiteDatabase, StoreUnavailable
 from emailshare.testing import AsyncInProcess
 from tests.builders import auth, sharing_org
@@ -36,7 +36,7 @@ def test_every_commit_by_anyone_changes_the_version_and_nothing_else_does(
     tmp_path: Path, wal_index: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Room for one more mapping, whatever this test process opened before.
-    monkeypatch.setattr(db_module, "_MAX_WAL_INDEXES", len(db_module._WAL_INDEXES) + 1)
+    monkeypatch.setattr(walindex, "_MAX_WAL_INDEXES", len(walindex._WAL_INDEXES) + 1)
 
     async def main() -> None:
         path = tmp_path / "v.db"
@@ -58,7 +58,7 @@ def test_every_commit_by_anyone_changes_the_version_and_nothing_else_does(
             elif i % 3 == 1:
                 other.execute("INSERT INTO t VALUES (?)", (i,))
             else:
-                async with db.transaction() as tx:  # our own commits count too
+                async with db.transaction(bump=False) as tx:  # our own commits count too
                     await tx.execute("INSERT INTO t VALUES (?)", (i,))
             now = await db.version()
             assert now != seen[-1], f"commit {i} went unseen"
@@ -75,7 +75,7 @@ def test_an_in_memory_store_falls_back_to_the_pragma() -> None:
         db = SQLiteDatabase(":memory:")
         assert db._wal_index is None
         before = await db.version()
-        async with db.transaction() as tx:
+        async with db.transaction(bump=False) as tx:
             await tx.execute("CREATE TABLE t (x INTEGER)")
         assert await db.version() != before
         await db.close()
@@ -147,19 +147,19 @@ def test_a_transaction_that_awaits_is_isolated_from_other_tasks(path: Path, memo
     async def main() -> None:
         db = SQLiteDatabase(":memory:" if memory else str(path))
         if memory:
-            async with db.transaction() as tx:
+            async with db.transaction(bump=False) as tx:
                 await tx.execute("CREATE TABLE t (x INTEGER)")
         written, release = asyncio.Event(), asyncio.Event()
 
         async def uncommitted() -> None:
-            async with db.transaction() as tx:
+            async with db.transaction(bump=False) as tx:
                 await tx.execute("INSERT INTO t VALUES (1)")
                 written.set()
                 await release.wait()  # other tasks run while this transaction is open
                 raise Abort
 
         async def committed() -> None:
-            async with db.transaction() as tx:
+            async with db.transaction(bump=False) as tx:
                 await tx.execute("INSERT INTO t VALUES (2)")
 
         first = asyncio.create_task(uncommitted())
@@ -185,7 +185,7 @@ def test_a_transaction_that_awaits_is_isolated_from_other_tasks(path: Path, memo
 def test_a_transaction_is_used_only_by_its_task_and_only_while_open(path: Path) -> None:
     async def main() -> None:
         db = SQLiteDatabase(str(path))
-        async with db.transaction() as tx:
+        async with db.transaction(bump=False) as tx:
             with pytest.raises(RuntimeError, match="only by the task that opened it"):
                 await asyncio.create_task(tx.execute("INSERT INTO t VALUES (1)"))
             await tx.execute("INSERT INTO t VALUES (2)")
@@ -205,7 +205,7 @@ def test_the_loop_serves_reads_while_a_write_waits_for_another_process(path: Pat
             done: list[str] = []
 
             async def write() -> None:
-                async with db.transaction() as tx:
+                async with db.transaction(bump=False) as tx:
                     await tx.execute("INSERT INTO t VALUES (1)")
                 done.append("write")
 
@@ -232,7 +232,7 @@ def test_a_write_cancelled_while_waiting_for_the_lock_leaves_nothing(path: Path)
         try:
 
             async def write(x: int) -> None:
-                async with db.transaction() as tx:
+                async with db.transaction(bump=False) as tx:
                     await tx.execute("INSERT INTO t VALUES (?)", (x,))
 
             waiting = asyncio.create_task(write(1))
@@ -255,7 +255,7 @@ def test_a_store_closed_refuses_transactions(path: Path) -> None:
         db = SQLiteDatabase(str(path))
         await db.close()
         with pytest.raises(StoreUnavailable):
-            async with db.transaction() as tx:
+            async with db.transaction(bump=False) as tx:
                 await tx.execute("INSERT INTO t VALUES (1)")
 
     asyncio.run(main())
