@@ -825,7 +825,8 @@ def targets(results: dict[str, Any], big: str) -> dict[str, dict[str, Any]]:
     at_least("1M within 10% of 10k (reads, no repeats)", r.get("1M/10k"), 0.9)
     rss = max(loads.get(f"emailshare@{big}", {}).get("peak_rss_mb") or [0])
     at_most(f"peak RSS per worker <= 150 MB ({big})", rss, 150)
-    at_most("fresh in-process store + first answer <= 20 ms", results.get("per_test_fresh_ms"), 20)
+    fresh = results.get("per_test_fresh_ms")  # emailshare_app's store, teardown included
+    at_most("fresh in-process store, first answer, teardown <= 20 ms", fresh, 20)
     at_most("200-id bulk share p50 <= 20 ms", results.get("bulk_share_p50_ms"), 20)
     at_most("serve ready <= 1.5 s", results.get("ready_seconds"), 1.5)
     at_most("gen 100k users, 1M records <= 60 s", results.get("gen_1m_seconds"), 60)
