@@ -166,8 +166,9 @@ async def seed_sqlite(path: str | os.PathLike[str]) -> bool:
 
     Only where no store file (nor a WAL, shared-memory or journal file left by one) exists:
     the image is written beside it and linked into place, which fails if another process
-    made the file meanwhile (then it is that process's, and False is returned). The store's
-    own :func:`upgrade` then finds every migration applied.
+    made the file meanwhile (then it is that process's). The store's own :func:`upgrade`
+    then finds every migration applied. False when nothing was made: a file was there, or the
+    folder takes no hard link (the store then makes its file and migrates it, as ever).
     """
     target = Path(path)
     if any(Path(f"{target}{end}").exists() for end in ("", "-wal", "-shm", "-journal")):
@@ -179,7 +180,7 @@ async def seed_sqlite(path: str | os.PathLike[str]) -> bool:
         with os.fdopen(fd, "wb") as out:
             out.write(image)
         os.link(scratch, target)  # never replaces a file that appeared meanwhile
-    except FileExistsError:
+    except OSError:  # FileExistsError among them
         return False
     finally:
         os.unlink(scratch)

@@ -5,6 +5,7 @@ new SQLite store made from the image of an empty one holds exactly what they mak
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from pathlib import Path
 
@@ -158,3 +159,14 @@ def test_the_image_follows_the_migrations_the_package_holds(
     names, probe, recorded = asyncio.run(run())
     assert names[-1] == "9999_probe.sql"
     assert (probe, recorded) == ((0,), ("9999_probe.sql",))
+
+
+def test_a_folder_without_hard_links_leaves_the_store_to_its_migrations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(src: object, dst: object) -> None:
+        raise PermissionError("no hard links here")
+
+    monkeypatch.setattr(os, "link", no_links)
+    assert not asyncio.run(migrate.seed_sqlite(tmp_path / "store.db"))
+    assert list(tmp_path.iterdir()) == []  # neither the store nor the scratch copy
