@@ -1,7 +1,9 @@
 """PostgreSQL's change signal (``storage.postgres.Listener``): a write by another instance is
 known from its notification, with no round trip per version; a commit whose notification never
 came is known within the stated bound (``STALENESS``); and when the listener's connection
-drops, versions are probed (exact) until it is back, and the caches catch up from the log."""
+drops, versions are probed (exact) until it is back, and the caches catch up from the log.
+Reader and writer share this host's counter (``storage.hostsignal``), so the seq the listener
+heard is what is checked."""
 
 from __future__ import annotations
 
@@ -38,9 +40,10 @@ async def seen_within(db: Database, seq: int, bound: float) -> float:
     """How long ``db`` took to report ``seq`` (or later) as its version, failing past ``bound``."""
     t0 = time.monotonic()
     while True:
-        version = await db.version()
-        assert isinstance(version, int)
-        if version >= seq:
+        version = await db.version()  # (the listener's seq, the host's counter) or a probe's
+        known = version[0] if isinstance(version, tuple) else version
+        assert isinstance(known, int)
+        if known >= seq:
             return time.monotonic() - t0
         assert time.monotonic() - t0 < bound, f"seq {seq} unseen after {bound} s"
         await asyncio.sleep(0.005)

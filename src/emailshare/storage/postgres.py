@@ -3,10 +3,12 @@
 The store's version (what the caches check on every request) costs no round trip: a listener,
 one dedicated connection, ``LISTEN``s for the seq every write transaction notifies at its
 commit (``storage.changes``), and answers a heartbeat (the latest seq, read on it) every
-``HEARTBEAT`` seconds; so a commit is known to every worker as soon as its notification
-arrives, and ``STALENESS`` seconds after it at worst. A heartbeat not answered within
-``HEARTBEAT`` or a dropped connection stops the listener: until it is back, each version is a
-probe (one round trip, shared by the requests that wait for it), exact as before.
+``HEARTBEAT`` seconds; so a commit is known to every instance as soon as its notification
+arrives, and ``STALENESS`` seconds after it at worst. The processes of one host also share a
+counter bumped before a write is acknowledged (``storage.hostsignal``): between them, a write
+is seen by the very next request. A heartbeat not answered within ``HEARTBEAT`` or a dropped
+connection stops the listener: until it is back, each version is a probe (one round trip,
+shared by the requests that wait for it), exact as before.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from emailshare.domain.errors import StoreUnavailable
 from emailshare.storage import changes
 from emailshare.storage.db import Params, Row, T, Tx
+from emailshare.storage.hostsignal import HostSignal
 
 _ATTEMPTS = 5
 
@@ -177,11 +180,13 @@ class PostgresDatabase:
         self,
         pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]],
         listener: Listener | None = None,
+        host: HostSignal | None = None,
     ) -> None:
         self._pool = pool
         self._next_probe: asyncio.Future[object] | None = None  # not sent yet: joinable
         self._probing: asyncio.Task[None] | None = None
         self.listener = listener
+        self._host = host
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = 8) -> PostgresDatabase:
@@ -201,7 +206,7 @@ class PostgresDatabase:
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {type(exc).__name__}") from exc
         listener = Listener(url)
         listener.start()  # versions are probed until it is live
-        return cls(pool, listener)
+        return cls(pool, listener, HostSignal(url))
 
     async def version(self) -> object:
         """The latest seq committed (``storage.changes``): the listener's, while it is live;
@@ -214,7 +219,8 @@ class PostgresDatabase:
         """
         listener = self.listener
         if listener is not None and listener.live:
-            return listener.latest
+            host = self._host
+            return listener.latest if host is None else (listener.latest, host.read())
         probe = self._next_probe
         if probe is None:
             probe = self._next_probe = asyncio.get_running_loop().create_future()
@@ -280,8 +286,11 @@ class PostgresDatabase:
                     seq = await changes.append(tx, tx.notes, self.dialect)
         except (*_ERRORS, TimeoutError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
-        if seq is not None and self.listener is not None:
-            self.listener.heard(seq)  # this worker's next request sees its own write at once
+        if seq is not None:  # the next request of any worker of this host sees it
+            if self._host is not None:
+                self._host.bump()
+            if self.listener is not None:
+                self.listener.heard(seq)
 
     async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]], bump: bool = True) -> T:
         for attempt in range(_ATTEMPTS):
@@ -299,4 +308,7 @@ class PostgresDatabase:
     async def close(self) -> None:
         if self.listener is not None:
             await self.listener.close()
+        if self._host is not None:
+            self._host.close()
+            self._host = None
         await self._pool.close()
