@@ -13,17 +13,11 @@ from dataclasses import dataclass
 
 from emailshare.config import Settings
 from emailshare.domain.numbers import parse_id
-from emailshare.domain.rules import ShareFromUser
 from emailshare.service.auth import CallerCache
-from emailshare.service.cache import (
-    BoundedCache,
-    Freshness,
-    PublicSharersCache,
-    Scope,
-    ScopedCache,
-)
+from emailshare.service.cache import Freshness, Scope, ScopedCache
 from emailshare.service.emails import EmailReads
 from emailshare.service.mailports import MailboxStore
+from emailshare.service.orgview import OrgViews, Render
 from emailshare.service.ports import JournalStore, Store
 from emailshare.storage import migrate
 from emailshare.storage.db import Database, connect, sqlite_path
@@ -47,7 +41,7 @@ class Services:
     callers: CallerCache
     answers: AnswerCache
     freshness: Freshness
-    public_sharers: PublicSharersCache
+    org_views: OrgViews  # per-org structures of the details answers (service.orgview)
     journal_store: JournalStore
     mailbox_store: MailboxStore  # servers and sync state (docs/mailboxes.md)
 
@@ -109,8 +103,11 @@ async def _journal_db(settings: Settings, store_db: Database) -> AsyncIterator[D
 
 
 @contextlib.asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """Open the store named by the settings and build the caches around it."""
+async def open_services(
+    settings: Settings, render: Render | None = None
+) -> AsyncIterator[Services]:
+    """Open the store named by the settings and build the caches around it. ``render`` spells
+    an org's public sharers as the API answers them (``api.wire.rendered``), once per org view."""
     async with (
         open_store(settings.db_url, settings.pool_size) as store,
         _journal_db(settings, store.db) as journal_db,
@@ -122,19 +119,17 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         answers: AnswerCache = ScopedCache(
             settings.cache_size, settings.cache_mb << 20, weigh=answer_weight, scope=answer_scope
         )
-        publics: BoundedCache[int, list[ShareFromUser]] = ScopedCache(
-            max(1, settings.cache_size // 10) if settings.cache_size else 0,
-            scope=lambda org_id, _: (org_id, None),
-        )
-        freshness = Freshness(store, callers, answers, publics)
-        publics_cache = PublicSharersCache(store, freshness, publics)
+        # Kept whatever --cache-size says: a view is part of computing an answer, not a
+        # cached answer (docs/performance.md), and as fresh as the caches.
+        views = OrgViews(store, render)
+        freshness = Freshness(store, callers, answers, views)
         yield Services(
             store,
             EmailStore(db),
             callers,
             answers,
             freshness,
-            publics_cache,
+            views,
             JournalTable(journal_db),
             MailboxRepo(db),
         )

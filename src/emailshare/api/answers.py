@@ -81,10 +81,8 @@ async def compute(state: State, asked: Lookup, module: str, record: str) -> tupl
     who = await authenticate_token(state.store, asked.token, asked.key[0], asked.now, state.callers)
     state.freshness.misses += 1
     try:
-        result = await details.sharing_details(
-            state.store, who, module, record, state.public_sharers.get
-        )
-        status, body = 200, wire.sharing_details(result)
+        found = await details.answer(state.store, who, module, record, state.org_views.get)
+        status, body = 200, wire.sharing_details(found.details, found.publics, found.rendered)
     except ZohoError as exc:
         status, body = error_body(exc)
     keep(state, asked, who.expires_at, status, body, who.org_id)

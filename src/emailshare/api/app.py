@@ -28,6 +28,7 @@ from emailshare.api import (
     openapi,
     ratelimit,
     routes,
+    wire,
 )
 from emailshare.config import Settings
 from emailshare.domain.errors import OAuthError, StoreUnavailable, ZohoError
@@ -44,14 +45,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # The composition root builds the store and the caches; the app keeps them in its state.
-        async with bootstrap.open_services(settings) as services:
+        async with bootstrap.open_services(settings, wire.rendered) as services:
             app.state.store = services.store
             app.state.email_store = services.email_store
             app.state.mailbox_store = services.mailbox_store
             app.state.callers = services.callers
             app.state.answers = services.answers
             app.state.freshness = services.freshness
-            app.state.public_sharers = services.public_sharers
+            app.state.org_views = services.org_views
             # The request journal, for the admin API only (captured by api.observe).
             app.state.journal = None
             if settings.admin_key:

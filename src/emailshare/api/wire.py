@@ -9,8 +9,9 @@ import orjson
 
 from emailshare.domain.errors import ZohoError
 from emailshare.domain.numbers import MAX_INT64
-from emailshare.domain.rules import SharingDetails
+from emailshare.domain.rules import ShareFromUser, SharingDetails
 from emailshare.domain.views import UserInfo
+from emailshare.service.orgview import NOT_RENDERED, Rendered
 from emailshare.service.sharing import Action, Outcome
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
@@ -21,20 +22,66 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-def sharing_details(result: SharingDetails) -> bytes:
-    return dumps(
-        {
-            "__emails_sharing_details": [
-                {
-                    "available_types": list(result.available_types),
-                    "share_from_users": [
-                        {"id": str(u.id), "name": u.name, "_type": u.protocol}
-                        for u in result.share_from_users
-                    ],
-                }
-            ]
-        }
+def sharer(user: ShareFromUser) -> bytes:
+    """One entry of ``share_from_users``: ``{"id":…,"name":…,"_type":…}``."""
+    return dumps({"id": str(user.id), "name": user.name, "_type": user.protocol})
+
+
+def rendered(users: Sequence[ShareFromUser]) -> Rendered:
+    """``users`` spelt once, for answers to be assembled from (an org's public sharers,
+    ``service.orgview``): each :func:`sharer`, all of them as one list's items, and where the
+    first k of them end."""
+    each = tuple(sharer(u) for u in users)
+    ends = [0]
+    for n, item in enumerate(each):
+        ends.append(ends[-1] + len(item) + (1 if n else 0))
+    return Rendered(each, b",".join(each), tuple(ends))
+
+
+_DETAILS_OPEN = b'{"__emails_sharing_details":[{"available_types":'
+_DETAILS_USERS = b',"share_from_users":['
+_DETAILS_CLOSE = b"]}]}"
+
+
+def sharing_details(
+    result: SharingDetails,
+    publics: Sequence[ShareFromUser] = (),
+    spelt: Rendered = NOT_RENDERED,
+) -> bytes:
+    """``{"__emails_sharing_details":[{"available_types":[…],"share_from_users":[…]}]}``: the
+    bytes ``dumps`` makes of the whole answer's dict, assembled from ``spelt``, the
+    :func:`rendered` ``publics``, wherever the answer lists those very objects."""
+    types = dumps(list(result.available_types))
+    return b"".join(
+        (_DETAILS_OPEN, types, _DETAILS_USERS, _users(result, publics, spelt), _DETAILS_CLOSE)
     )
+
+
+def _users(result: SharingDetails, publics: Sequence[ShareFromUser], spelt: Rendered) -> bytes:
+    users = result.share_from_users
+    n = len(users)
+    if not n:
+        return b""
+    if len(spelt.each) == len(publics):
+        # The usual answers: the first n public sharers, or the caller then the first n - 1.
+        # (The lists compare identical objects without calling their __eq__.)
+        if n <= len(publics) and list(users) == list(publics[:n]):
+            return spelt.joined[: spelt.ends[n]]
+        if n - 1 <= len(publics) and list(users[1:]) == list(publics[: n - 1]):
+            first = sharer(users[0])
+            return first + b"," + spelt.joined[: spelt.ends[n - 1]] if n > 1 else first
+    # Any other mix (the record's custom sharers among them): each public sharer's own bytes
+    # where it is that very object, in order (at most one skipped: the caller), else spelt now.
+    items, each, j, m = [], spelt.each, 0, min(len(spelt.each), len(publics))
+    for u in users:
+        if j + 1 < m and u is publics[j + 1] and u is not publics[j]:
+            j += 1
+        if j < m and u is publics[j]:
+            items.append(each[j])
+            j += 1
+        else:
+            items.append(sharer(u))
+    return b",".join(items)
 
 
 def error(exc: ZohoError) -> bytes:

@@ -10,6 +10,7 @@ Two entry points serve two callers:
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -184,10 +185,29 @@ def assemble(
     caller: ShareFromUser | None, others: Iterable[ShareFromUser], gathers_contacts: bool
 ) -> SharingDetails:
     """Caller first, then ``others`` in :func:`order_key` order, at most 50 in all."""
-    ordered = sorted(others, key=_KEY)
-    users = ([caller] if caller else []) + ordered
-    users = users[:MAX_SHARE_FROM_USERS]
+    return assemble_ordered(caller, ordered(others), gathers_contacts)
+
+
+def assemble_ordered(
+    caller: ShareFromUser | None, others: Sequence[ShareFromUser], gathers_contacts: bool
+) -> SharingDetails:
+    """:func:`assemble` for ``others`` already in :func:`order_key` order (the server keeps
+    each org's public sharers so: an answer then sorts nothing)."""
+    if caller is None:
+        users = list(others[:MAX_SHARE_FROM_USERS])
+    else:
+        users = [caller, *others[: MAX_SHARE_FROM_USERS - 1]]
     return SharingDetails(available_types(gathers_contacts, bool(users)), users)
+
+
+def ordered(users: Iterable[ShareFromUser]) -> list[ShareFromUser]:
+    """``users`` in :func:`order_key` order."""
+    return sorted(users, key=_KEY)
+
+
+def merged(*lists: Iterable[ShareFromUser]) -> list[ShareFromUser]:
+    """Lists each in :func:`order_key` order, merged into one in that order."""
+    return list(heapq.merge(*lists, key=_KEY))
 
 
 # --- the reference: everything computed from an in-memory Org ------------------------------

@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import NamedTuple
 
 from emailshare.domain import rules
 from emailshare.domain import scopes as scope_rules
 from emailshare.service.auth import Caller
+from emailshare.service.orgview import NOT_RENDERED, OrgView, Rendered
 from emailshare.service.ports import DetailsReads
 from emailshare.service.records import read_rule_of, record_id_of, resolve_module
 
-PublicSharers = Callable[[int], Awaitable[Sequence[rules.ShareFromUser]]]
+Views = Callable[[int], Awaitable[OrgView]]
 
 
-async def sharing_details(
-    store: DetailsReads,
-    caller: Caller,
-    module_name: str,
-    record_text: str,
-    publics_of: PublicSharers | None = None,
-) -> rules.SharingDetails:
-    """Checks 5 to 8 of docs/contract.md §3, then the answer of section 6: the record's facts
-    and its custom sharers come in one read (``record_details``).
+class Answer(NamedTuple):
+    """An answer, with the org's public sharers and their renderings made already (its users
+    are the caller, then some of those, in order, and the record's custom sharers)."""
 
-    ``publics_of`` may serve the org's public sharers from a cache (they are the same for
-    every record of the org); by default they are read from the store.
+    details: rules.SharingDetails
+    publics: Sequence[rules.ShareFromUser]
+    rendered: Rendered
+
+
+async def answer(
+    store: DetailsReads, caller: Caller, module_name: str, record_text: str, views: Views | None
+) -> Answer:
+    """Checks 5 to 8 of docs/contract.md §3, then the answer of section 6.
+
+    One read per answer: the record's facts and its custom sharers (``record_details``). The
+    org's public sharers, the same for every record, come from ``views`` (``OrgViews.get``);
+    without it they are read from the store.
     """
     module = await resolve_module(store, caller.org_id, module_name)
     scope_rules.require_details_read(caller.scopes, module.scope_name)
@@ -34,13 +41,31 @@ async def sharing_details(
     )
     read_rule_of(None if found is None else found[0], caller)
     assert found is not None  # read_rule_of raised otherwise
-    customs = found[1]
-    if publics_of is None:
-        publics: Sequence[rules.ShareFromUser] = await store.public_sharers(caller.org_id)
+    if views is None:
+        publics = tuple(rules.ordered(await store.public_sharers(caller.org_id)))
+        view = OrgView(caller.org_id, publics, frozenset(u.id for u in publics), NOT_RENDERED)
     else:
-        publics = await publics_of(caller.org_id)
+        view = await views(caller.org_id)
     me = None
     if caller.mailbox_protocol is not None and caller.mailbox_enabled:
         me = rules.ShareFromUser(caller.user_id, caller.name, caller.mailbox_protocol)
-    others = [u for u in (*publics, *customs) if u.id != caller.user_id]
-    return rules.assemble(me, others, module.gathers_contacts)
+    others: tuple[rules.ShareFromUser, ...] | list[rules.ShareFromUser] = view.publics
+    if caller.user_id in view.public_ids:
+        others = [u for u in others if u.id != caller.user_id]
+    customs = found[1]
+    if customs:
+        mine = [u for u in customs if u.id != caller.user_id]
+        others = rules.merged(others, rules.ordered(mine))
+    details = rules.assemble_ordered(me, others, module.gathers_contacts)
+    return Answer(details, view.publics, view.rendered)
+
+
+async def sharing_details(
+    store: DetailsReads,
+    caller: Caller,
+    module_name: str,
+    record_text: str,
+    views: Views | None = None,
+) -> rules.SharingDetails:
+    """:func:`answer` without the renderings."""
+    return (await answer(store, caller, module_name, record_text, views)).details

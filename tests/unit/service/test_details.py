@@ -18,7 +18,8 @@ from emailshare.domain.errors import (
     no_read_permission,
 )
 from emailshare.domain.rules import ShareFromUser
-from emailshare.service.details import sharing_details
+from emailshare.service.details import Views, answer, sharing_details
+from emailshare.service.orgview import NOT_RENDERED, OrgView, Rendered
 from tests.unit.fakes import FakeStore
 from tests.unit.service.org import (
     ACCOUNT,
@@ -85,23 +86,47 @@ async def test_accounts_gather_their_contacts_emails(store: FakeStore) -> None:
     assert answer.available_types == [SENT, CONTACTS, IMAP, ALL]
 
 
-async def test_public_sharers_can_come_from_the_callers_cache(store: FakeStore) -> None:
-    asked: list[int] = []
+def views_of(publics: Sequence[ShareFromUser], asked: list[int]) -> Views:
+    """Org views holding ``publics`` for every org; the orgs asked for are noted in ``asked``."""
 
-    async def cached(org_id: int) -> Sequence[ShareFromUser]:
+    async def view(org_id: int) -> OrgView:
         asked.append(org_id)
-        return [PAT]
+        return OrgView(org_id, tuple(publics), frozenset(u.id for u in publics), NOT_RENDERED)
 
-    answer = await sharing_details(store, caller(REP), "Leads", str(LEAD), cached)
+    return view
+
+
+async def test_public_sharers_come_from_the_org_view(store: FakeStore) -> None:
+    asked: list[int] = []
+    answer = await sharing_details(store, caller(REP), "Leads", str(LEAD), views_of([PAT], asked))
     assert (answer.share_from_users, asked) == ([RITA, PAT], [ORG])
 
 
-async def test_no_sharer_at_all_leaves_out_the_shared_users_type(store: FakeStore) -> None:
-    async def nobody(org_id: int) -> Sequence[ShareFromUser]:
-        return []
+async def test_the_caller_is_never_listed_twice(store: FakeStore) -> None:
+    """Ada is a public sharer of the org's view and the caller: first, and once."""
+    answer = await sharing_details(
+        store, caller(ADMIN), "Leads", str(LEAD), views_of([ADA, PAT], [])
+    )
+    assert answer.share_from_users == [ADA, PAT]
 
-    answer = await sharing_details(store, caller(NOMAIL), "Contacts", str(CONTACT), nobody)
+
+async def test_no_sharer_at_all_leaves_out_the_shared_users_type(store: FakeStore) -> None:
+    views = views_of([], [])
+    answer = await sharing_details(store, caller(NOMAIL), "Contacts", str(CONTACT), views)
     assert answer == rules.SharingDetails([SENT, ALL], [])
+
+
+async def test_the_org_views_sharers_and_renderings_come_with_the_answer(
+    store: FakeStore,
+) -> None:
+    rendered = Rendered((b"pat",), b"pat", (0, 3))
+
+    async def view(org_id: int) -> OrgView:
+        return OrgView(org_id, (PAT,), frozenset({PEER}), rendered)
+
+    found = await answer(store, caller(REP), "Leads", str(LEAD), view)
+    assert found.details.share_from_users == [RITA, PAT]
+    assert (found.publics, found.rendered) == ((PAT,), rendered)
 
 
 # --- the checks, in order: module (5), scopes (6), record id (7), permission (8) -----------
