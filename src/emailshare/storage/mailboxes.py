@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from emailshare.domain.changes import ORG
 from emailshare.domain.errors import FixtureError, LeaseLost
 from emailshare.domain.mail import Email
 from emailshare.domain.mailserver import KEY_HOW, Mailbox, MailServer, Security, SyncState
@@ -63,6 +64,8 @@ async def add_batch(tx: Tx, org_id: int, emails: Sequence[Email]) -> int:
     one query per 500, then the new emails and their addresses each one ``executemany``
     (a statement per email and one more for its addresses cost about 1 ms a message).
     """
+    if emails:
+        tx.note(ORG, org_id)  # the org's emails changed (storage.changes)
     unique: dict[str, Email] = {}
     for e in emails:
         unique.setdefault(e.message_id, e)
@@ -112,6 +115,7 @@ class MailboxRepo:
         self, org_id: int, user_id: int, server: MailServer, password_enc: str | None
     ) -> bool:
         async with self.db.transaction() as tx:
+            tx.note(ORG, org_id)  # a mailbox of the org
             user = await tx.fetchone(
                 "SELECT 1 FROM users WHERE org_id = ? AND id = ?"
                 " AND mailbox_protocol IN ('imap', 'pop')",
@@ -169,7 +173,7 @@ class MailboxRepo:
                 )
             return new
 
-        return await self.db.run_in_transaction(work)
+        return await self.db.run_in_transaction(work, bump=False)  # add_batch notes
 
     async def states(self, user_id: int | None = None) -> list[SyncState]:
         if user_id is None:
@@ -238,7 +242,7 @@ class MailboxRepo:
             )
             return new
 
-        return await self.db.run_in_transaction(work)
+        return await self.db.run_in_transaction(work, bump=False)  # add_batch notes
 
     async def write_pop(
         self,
@@ -258,7 +262,7 @@ class MailboxRepo:
                 )
             return new
 
-        return await self.db.run_in_transaction(work)
+        return await self.db.run_in_transaction(work, bump=False)  # add_batch notes
 
     async def _write(
         self,
