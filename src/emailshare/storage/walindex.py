@@ -18,6 +18,7 @@ WAL_INDEX_HEADER = 48
 # that open many stores; past the bound, stores use the PRAGMA.
 _WAL_INDEXES: dict[tuple[int, int], mmap.mmap] = {}
 _KEPT_FDS: list[int] = []
+_FD_OF: dict[tuple[int, int], int] = {}  # the kept descriptor of each mapped header
 _MAX_WAL_INDEXES = 32
 
 
@@ -44,4 +45,15 @@ def wal_index_of(path: str) -> mmap.mmap | None:
     except (OSError, ValueError):
         return None
     _WAL_INDEXES[key] = index
+    _FD_OF[key] = fd
     return index
+
+
+def writers_fd(path: str) -> int | None:
+    """The kept descriptor of the mapped wal-index of the store at ``path``, which its
+    writers ``flock`` (``SQLiteDatabase``), or None. Never closed, like the mapping."""
+    try:
+        st = os.stat(f"{path}-shm")
+    except OSError:
+        return None
+    return _FD_OF.get((st.st_dev, st.st_ino))
