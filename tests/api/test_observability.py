@@ -334,6 +334,28 @@ def test_an_unexpected_error_answers_500_with_the_request_id(
     assert sorted(gone) == ["error", "warning"]  # the store's outage, then the request line
 
 
+def test_raise_app_exceptions_shows_the_crash_to_the_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``InProcess(raise_app_exceptions=True)``: the crash is raised in the test, after the app
+    answered and counted its 500 as ever; without it the test gets the 500."""
+
+    async def crash(_org_id: int) -> str | None:
+        raise RuntimeError("boom")
+
+    with InProcess(fixture=ACME_FIXTURE, raise_app_exceptions=True) as app:
+        assert app.client.get("/readyz").status_code == 200
+        monkeypatch.setattr(app.app.state.store, "org_name", crash)
+        with pytest.raises(RuntimeError, match="boom"):
+            app.client.get("/readyz")
+        monkeypatch.undo()
+        samples = parse_exposition(app.client.get("/metrics").text)
+        assert value_of(samples, "emailshare_requests_total", route="/readyz", status="500") == 1
+    with InProcess(fixture=ACME_FIXTURE) as app:
+        monkeypatch.setattr(app.app.state.store, "org_name", crash)
+        assert app.client.get("/readyz").status_code == 500
+
+
 def test_the_metrics_directory_lives_as_long_as_its_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

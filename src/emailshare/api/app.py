@@ -38,8 +38,13 @@ from emailshare.service.journal import Journal
 ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the ASGI app. The store opens in the lifespan, after any fork of workers."""
+def create_app(
+    settings: Settings | None = None, *, raise_app_exceptions: bool = False
+) -> Starlette:
+    """Build the ASGI app. The store opens in the lifespan, after any fork of workers.
+
+    ``raise_app_exceptions`` (for tests in this process, ``emailshare.testing``): a crash is
+    answered 500 as always, then raised to the caller of the app too."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -108,7 +113,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
         middleware=middleware(settings),
-        outer=outer_middleware(settings),
+        outer=outer_middleware(settings, raise_app_exceptions),
     )
     app.router.redirect_slashes = False
     app.state.settings = settings
@@ -136,14 +141,14 @@ class App(Starlette):
         return app
 
 
-def outer_middleware(settings: Settings) -> list[Middleware]:
+def outer_middleware(settings: Settings, reraise: bool = False) -> list[Middleware]:
     """Outside the error boundary: observability (request ids, metrics, logs, request log), and
     the hot path it asks first: details answers, cached or computed, sent unrouted (also with
     the answer cache off; docs/performance.md). When credits or concurrency limits are on,
     every request must be charged: no hot path."""
     charged = settings.credits_per_day or settings.max_concurrent
     fast = None if charged else hotpath.HotPath()
-    return [Middleware(observe.Observe, settings=settings, fast=fast)]
+    return [Middleware(observe.Observe, settings=settings, fast=fast, reraise=reraise)]
 
 
 def middleware(settings: Settings) -> list[Middleware]:

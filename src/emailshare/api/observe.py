@@ -59,8 +59,11 @@ class Observe:
     endpoint's cache, ``api.hotpath``); such an answer is observed like any other.
     """
 
-    def __init__(self, app: ASGIApp, settings: Settings, fast: HotPath | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, fast: HotPath | None = None, reraise: bool = False
+    ) -> None:
         self.app = app
+        self.reraise = reraise  # an in-process test asked to see crashes (create_app)
         self.fast = fast
         self.log_requests = settings.log_requests
         self.keep = bool(settings.admin_key)  # the journal exists for the admin API only
@@ -132,6 +135,9 @@ class Observe:
             # send (one had begun) is left to the server to cut off.
             if not finished:
                 self._done(scope, current, status or 500, start, cap)
+                raise
+            if self.reraise:  # answered 500 already; the test in this process sees the crash
+                self._done(scope, current, status, start, cap)
                 raise
         finally:
             logs.end(reset)

@@ -66,8 +66,8 @@ class AsyncInProcess(AsyncJournalReads):
     not the default) names one; a store named so is used as it is, not emptied. A SQLite file
     that does not exist yet is made from the image of an empty migrated store
     (``storage.migrate.seed_sqlite``), which is what the lifespan's migrations would make.
-    ``raise_app_exceptions`` makes a crash raise in the test instead of answering 500 as a
-    server does.
+    ``raise_app_exceptions`` makes a crash raise in the test (after the app answered 500, as
+    a server would have answered).
     """
 
     def __init__(
@@ -114,7 +114,7 @@ class AsyncInProcess(AsyncJournalReads):
             raise RuntimeError("already started")
         orgs = None if self._fixture is None else fixture_orgs(self._fixture)
         settings = self._resolve_settings()
-        self._app = create_app(settings)
+        self._app = create_app(settings, raise_app_exceptions=self._raise)
         self._lifespan = Lifespan(self._app, self._timeout)
         try:
             await _seed_new_sqlite(settings)
