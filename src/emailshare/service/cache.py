@@ -207,8 +207,10 @@ class Freshness:
         """Forget what the store changed since the last check; return the epoch."""
         version = await self._db.version()
         if version != self._seen:
-            async with self._lock:  # one reader of the log at a time; the others wait for it
-                version = await self._db.version()
+            # One reader of the log at a time; those that waited for it read the log again
+            # only if what it applied is not the version they saw (no second probe: on
+            # PostgreSQL without its listener, each would be a round trip in the lock).
+            async with self._lock:
                 if version != self._seen:
                     await self._apply(await self._db.changes_after(self._seq or 0, MAX_CHANGES))
                     self._seen = version
