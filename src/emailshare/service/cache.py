@@ -128,8 +128,8 @@ class ScopedCache(BoundedCache[K, V]):
 
     def put(self, key: K, value: V) -> None:
         super().put(key, value)
-        if key not in self._items:
-            return
+        if self._items.get(key) is not value:
+            return  # not kept (over the budget): any older value keeps its own scope
         where = self._scope(key, value)
         old = self._scopes.get(key)
         if old == where:

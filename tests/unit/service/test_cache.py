@@ -9,7 +9,7 @@ import pytest
 
 from emailshare.domain.model import EmailSharing
 from emailshare.domain.rules import ShareFromUser
-from emailshare.service.cache import BoundedCache, Freshness, PublicSharersCache
+from emailshare.service.cache import BoundedCache, Freshness, PublicSharersCache, ScopedCache
 from tests.unit.fakes import FakeStore
 from tests.unit.service.org import ADMIN, ORG, PEER, org
 
@@ -98,3 +98,28 @@ async def test_a_read_that_straddles_a_change_is_not_kept() -> None:
     sharers = PublicSharersCache(store, fresh, cache)
     assert await sharers.get(ORG) == [ADA]
     assert cache.get(ORG) is None
+
+
+def test_a_scoped_cache_forgets_exactly_its_scopes_through_evictions_and_puts() -> None:
+    cache: ScopedCache[str, tuple[int, int | None]] = ScopedCache(
+        3, budget=30, weigh=lambda v: 10, scope=lambda _, v: v
+    )
+    cache.put("a", (1, 10))
+    cache.put("b", (1, 11))
+    cache.put("c", (2, 10))
+    cache.put("d", (1, 10))  # at capacity: "a", the oldest, goes, and out of the index too
+    assert cache.get("a") is None
+    cache.put("b", (2, 10))  # put again under another scope: filed under that one only
+    cache.forget_record(1, 11)
+    assert cache.get("b") == (2, 10)
+    cache.forget_record(2, 10)
+    assert (cache.get("b"), cache.get("c"), cache.get("d")) == (None, None, (1, 10))
+    cache.put("e", (1, None))
+    cache.forget_org(2)
+    assert (cache.get("d"), cache.get("e")) == ((1, 10), (1, None))
+    cache.forget_org(1)
+    assert (len(cache), cache.weight) == (0, 0)
+    cache.put("f", (3, 1))
+    cache.clear()
+    cache.forget_record(3, 1)  # nothing left to forget, and no error
+    assert len(cache) == 0
