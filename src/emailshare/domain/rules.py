@@ -10,7 +10,7 @@ Two entry points serve two callers:
 
 from __future__ import annotations
 
-import heapq
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -206,8 +206,9 @@ def ordered(users: Iterable[ShareFromUser]) -> list[ShareFromUser]:
 
 
 def merged(*lists: Iterable[ShareFromUser]) -> list[ShareFromUser]:
-    """Lists each in :func:`order_key` order, merged into one in that order."""
-    return list(heapq.merge(*lists, key=_KEY))
+    """Lists each in :func:`order_key` order, merged into one in that order (Timsort finds
+    the ordered runs and merges them: faster here than ``heapq.merge``'s generator)."""
+    return sorted(itertools.chain(*lists), key=_KEY)
 
 
 # --- the reference: everything computed from an in-memory Org ------------------------------

@@ -18,11 +18,22 @@ from emailshare.domain.views import RecordAccess
 from emailshare.service.auth import Caller
 from emailshare.service.ports import ModuleReads, RecordReads
 
+# URL module names seen that name a standard module (any org's, whatever its custom modules:
+# a standard name is never a custom module's), resolved once. Bounded: case variants are many.
+_STANDARD: dict[str, Module] = {}
+_MAX_STANDARD = 1024
+
 
 async def resolve_module(reads: ModuleReads, org_id: int, name: str) -> Module:
     """A URL module name to the org's module, or ``INVALID_MODULE`` / ``NOT_SUPPORTED``."""
+    found = _STANDARD.get(name)
+    if found is not None:
+        return found
     custom = await reads.custom_module(org_id, name) if modules.may_be_custom(name) else None
-    return modules.resolve(name, custom)
+    module = modules.resolve(name, custom)
+    if not module.custom and len(_STANDARD) < _MAX_STANDARD:
+        _STANDARD[name] = module
+    return module
 
 
 def record_id_of(text: str) -> int:
