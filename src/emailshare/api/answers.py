@@ -65,10 +65,10 @@ def keep(
 ) -> None:
     """Cache an answer computed for ``asked``, of a caller of ``org_id``, until the token
     expires, unless the store changed while it was computed (then it may already be stale).
-    It is kept under the org and the record (``bootstrap.answer_scope``)."""
+    It is kept under the org and the record (``bootstrap.answer_scope``). ``body`` is kept as
+    it is: an exact-size ``bytes`` (see :func:`compute`)."""
     if state.freshness.epoch == asked.epoch:
-        # Kept as an exact-size copy: orjson's own buffer holds twice the bytes or more.
-        state.answers.put(asked.key, (expires_at, status, memoryview(body).tobytes(), org_id))
+        state.answers.put(asked.key, (expires_at, status, body, org_id))
 
 
 async def compute(state: State, asked: Lookup, module: str, record: str) -> tuple[int, bytes]:
@@ -85,5 +85,8 @@ async def compute(state: State, asked: Lookup, module: str, record: str) -> tupl
         status, body = 200, wire.sharing_details(found.details, found.publics, found.rendered)
     except ZohoError as exc:
         status, body = error_body(exc)
+        # An exact-size copy: orjson's own buffer holds twice the bytes or more. (The wire
+        # assembles a details answer with bytes.join, which allocates exactly.)
+        body = memoryview(body).tobytes()
     keep(state, asked, who.expires_at, status, body, who.org_id)
     return status, body
