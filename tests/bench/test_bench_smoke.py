@@ -87,3 +87,31 @@ def test_bench_mailsync_smoke() -> None:
     assert figures["first_sync_s"] > 0
     assert figures["incremental_s"] > 0
     assert figures["bare_fetch_parse_s"] > figures["bare_s"]  # parsing is never free
+
+
+def test_mixed_cpu_bench_runs(tmp_path: Path) -> None:
+    """bench/mixed_cpu.py on a tiny generated set: it reports, and its shares really write."""
+    data = tmp_path / "tiny"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "emailshare",
+            "gen",
+            "--db",
+            f"sqlite:///{data}.db",
+            *("--orgs", "2", "--users", "100", "--records", "1000"),
+            *("--requests-out", f"{data}.tsv", "--writes-out", f"{data}.writes.tsv"),
+            "--no-progress",
+        ],
+        check=True,
+        timeout=120,
+    )
+    out = bench(
+        "mixed_cpu.py", "--data", str(data), "--db", str(tmp_path / "copy.db"), "--reads", "200"
+    )
+    per, wrote = out.split(" µs CPU per request")[0], out.split("; ")[1].split()[0]
+    assert float(per) > 0, out
+    done, total = (int(x) for x in wrote.split("/"))
+    assert total == 10, out
+    assert done > 0, out
