@@ -5,9 +5,11 @@ but arrive a moment after the commit, so a request a worker answers right after 
 worker's write could miss it; the counter is bumped before the write is acknowledged, and read
 on every request for ~0.3 µs.
 
-The counter is 8 bytes in a file of the user's own (``<tmp>/emailshare-<uid>/<key>.seq``,
-mode 0600, the key a hash of the store's address without its password), mapped by each
-process; bumps take the file's lock, so each one changes it. Processes of another user or host
+The counter is 8 bytes in a file of the user's own (``/dev/shm/emailshare-<uid>/<key>.seq``,
+the system's temporary folder where there is no ``/dev/shm``; mode 0600, the key a hash of the
+store's address without its password), mapped by each process. Not under ``TMPDIR``: processes
+given different ones must still share it, and a server's temporary folder is its own to
+remove. Bumps take the file's lock, so each one changes it. Processes of another user or host
 share no file: they rely on the notifications, with their bound (``STALENESS``).
 """
 
@@ -25,8 +27,13 @@ from emailshare.storage.db import redact
 
 def path_for(url: str) -> Path:
     """The counter's file for the store at ``url`` (its folder made, private, if need be)."""
-    folder = Path(tempfile.gettempdir()) / f"emailshare-{os.getuid()}"
+    shm = Path("/dev/shm")  # noqa: S108 - the host's shared memory, not a temporary file
+    base = shm if shm.is_dir() else Path(tempfile.gettempdir())
+    folder = base / f"emailshare-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
+    st = folder.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise PermissionError(f"{folder} is not this user's own")  # no counter, then
     key = hashlib.sha256(redact(url).encode()).hexdigest()[:32]
     return folder / f"{key}.seq"
 

@@ -206,7 +206,11 @@ class PostgresDatabase:
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {type(exc).__name__}") from exc
         listener = Listener(url)
         listener.start()  # versions are probed until it is live
-        return cls(pool, listener, HostSignal(url))
+        try:
+            host: HostSignal | None = HostSignal(url)
+        except OSError:  # no private place for it: notifications alone, with their bound
+            host = None
+        return cls(pool, listener, host)
 
     async def version(self) -> object:
         """The latest seq committed (``storage.changes``): the listener's, while it is live;

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import uuid
+from pathlib import Path
+
+import pytest
 
 from emailshare.storage.hostsignal import HostSignal, path_for
 
@@ -40,3 +44,13 @@ def test_each_store_has_a_counter_of_its_own() -> None:
     base = f"postgresql://u@127.0.0.1:5432/db_{name}"
     assert path_for(base) != path_for(f"postgresql://u@127.0.0.1:5432/other_{name}")
     assert path_for("postgresql://u:one@h/db") == path_for("postgresql://u:two@h/db")
+
+
+def test_the_counters_folder_is_private_and_outside_tmpdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    folder = path_for("postgresql://u@h/db").parent
+    assert tmp_path not in folder.parents
+    assert (folder.stat().st_mode & 0o777) == 0o700
