@@ -61,14 +61,22 @@ async def lookup(state: State, authorization: str | None, module: str, record: s
 
 
 def keep(
-    state: State, asked: Lookup, expires_at: int, status: int, body: bytes, org_id: int
+    state: State,
+    asked: Lookup,
+    expires_at: int,
+    status: int,
+    body: bytes,
+    org_id: int,
+    record_id: int | None = None,
 ) -> None:
     """Cache an answer computed for ``asked``, of a caller of ``org_id``, until the token
     expires, unless the store changed while it was computed (then it may already be stale).
     It is kept under the org and the record (``bootstrap.answer_scope``). ``body`` is kept as
-    it is: an exact-size ``bytes`` (see :func:`compute`)."""
+    it is: an exact-size ``bytes`` (see :func:`compute`). ``record_id``, when the caller has
+    parsed the path's record already, saves the cache parsing it again for the scope."""
     if state.freshness.epoch == asked.epoch:
-        state.answers.put(asked.key, (expires_at, status, body, org_id))
+        entry = (expires_at, status, body, org_id)
+        state.answers.put(asked.key, entry, None if record_id is None else (org_id, record_id))
 
 
 async def compute(state: State, asked: Lookup, module: str, record: str) -> tuple[int, bytes]:
@@ -80,13 +88,15 @@ async def compute(state: State, asked: Lookup, module: str, record: str) -> tupl
     """
     who = await authenticate_token(state.store, asked.token, asked.key[0], asked.now, state.callers)
     state.freshness.misses += 1
+    record_id = None
     try:
         found = await details.answer(state.store, who, module, record, state.org_views.get)
         status, body = 200, wire.sharing_details(found.details, found.publics, found.rendered)
+        record_id = found.record_id
     except ZohoError as exc:
         status, body = error_body(exc)
         # An exact-size copy: orjson's own buffer holds twice the bytes or more. (The wire
         # assembles a details answer with bytes.join, which allocates exactly.)
         body = memoryview(body).tobytes()
-    keep(state, asked, who.expires_at, status, body, who.org_id)
+    keep(state, asked, who.expires_at, status, body, who.org_id, record_id)
     return status, body

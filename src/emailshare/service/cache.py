@@ -19,8 +19,7 @@ from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from emailshare.domain.changes import ORG, RECORD, TOKENS, ChangeBatch
-from emailshare.domain.rules import ShareFromUser
-from emailshare.service.ports import SharerReads, StoreVersion
+from emailshare.service.ports import StoreVersion
 
 MAX_CHANGES = 1000  # rows read at once; past this, everything is forgotten
 
@@ -109,9 +108,17 @@ Scope = tuple[int, int | None]
 
 class ScopedCache(BoundedCache[K, V]):
     """A :class:`BoundedCache` whose entries each belong to an org and maybe a record
-    (``scope`` of the key and value says which), so that a change forgets only those."""
+    (``scope`` of the key and value says which), so that a change forgets only those.
 
-    __slots__ = ("_by_record", "_scope", "_scopes")
+    A put is on every computed answer's path, so it does as little as it can
+    (docs/performance.md): ``weigh`` and ``scope`` are called once per put, their results kept
+    beside the entry (an eviction calls nothing), and the index of records is lazy: a put
+    appends the key under its record, an eviction leaves it there, and :meth:`forget_record`
+    forgets only the keys whose entry is still of that record. The index is rebuilt from the
+    entries when it holds twice as many keys as there are entries (each put pays for it once).
+    """
+
+    __slots__ = ("_by_record", "_indexed", "_meta", "_scope")
 
     def __init__(
         self,
@@ -123,54 +130,75 @@ class ScopedCache(BoundedCache[K, V]):
     ) -> None:
         super().__init__(capacity, budget, weigh)
         self._scope = scope
-        self._scopes: dict[K, Scope] = {}
-        self._by_record: dict[tuple[int, int], list[K]] = {}
+        self._meta: dict[K, tuple[int, int, int | None]] = {}  # key: weight, org, record
+        self._by_record: dict[tuple[int, int], list[K]] = {}  # may name keys gone since
+        self._indexed = 0  # keys in _by_record, gone ones included
 
-    def put(self, key: K, value: V) -> None:
-        super().put(key, value)
-        if self._items.get(key) is not value:
-            return  # not kept (over the budget): any older value keeps its own scope
-        where = self._scope(key, value)
-        old = self._scopes.get(key)
-        if old == where:
+    def put(self, key: K, value: V, where: Scope | None = None) -> None:
+        """Keep ``value`` under ``key``, in the scope ``where`` (which must be what ``scope``
+        says of them; the caller that knows it saves the call), else the one ``scope`` says."""
+        capacity = self._capacity
+        if capacity <= 0:
             return
+        items, meta, weigh, budget = self._items, self._meta, self._weigh, self._budget
+        weight = 0 if weigh is None else weigh(value)
+        if budget and weight > budget:
+            return  # never kept: any older value keeps its own place and scope
+        if key in items and weigh is not None:
+            self.discard(key)  # a weighed entry put again is a new insertion (as BoundedCache)
+        elif key not in items:
+            while items and (len(items) >= capacity or (budget and self._weight + weight > budget)):
+                self.discard(next(iter(items)))
+        org_id, record_id = self._scope(key, value) if where is None else where
+        old = meta.get(key)
         if old is not None:
-            self._unindex(key, old)
-        self._scopes[key] = where
-        if where[1] is not None:
-            self._by_record.setdefault((where[0], where[1]), []).append(key)
+            self._weight -= old[0]
+        items[key] = value
+        self._weight += weight
+        meta[key] = (weight, org_id, record_id)
+        if record_id is not None and (old is None or old[1:] != (org_id, record_id)):
+            place = (org_id, record_id)
+            keys = self._by_record.get(place)
+            if keys is None:
+                self._by_record[place] = [key]
+            else:
+                keys.append(key)
+            self._indexed += 1
+            if self._indexed > 2 * len(items) + 64:
+                self._reindex()
 
-    def _unindex(self, key: K, where: Scope) -> None:
-        if where[1] is None:
-            return
-        place = (where[0], where[1])
-        keys = self._by_record.get(place)
-        if keys is not None:
-            if key in keys:
-                keys.remove(key)
-            if not keys:
-                del self._by_record[place]
+    def _reindex(self) -> None:
+        """The index of records again, from the entries kept (it forgets the keys gone)."""
+        index: dict[tuple[int, int], list[K]] = {}
+        for key, (_, org_id, record_id) in self._meta.items():
+            if record_id is not None:
+                index.setdefault((org_id, record_id), []).append(key)
+        self._by_record = index
+        self._indexed = len(self._meta) - sum(m[2] is None for m in self._meta.values())
 
     def discard(self, key: K) -> None:
-        super().discard(key)
-        where = self._scopes.pop(key, None)
-        if where is not None:
-            self._unindex(key, where)
+        if self._items.pop(key, None) is not None:
+            self._weight -= self._meta.pop(key)[0]
 
     def clear(self) -> None:
         super().clear()
-        self._scopes.clear()
+        self._meta.clear()
         self._by_record.clear()
+        self._indexed = 0
 
     def forget_org(self, org_id: int) -> None:
         """Drop the org's entries (a scan: org changes are rare; records' are not)."""
-        for key in [k for k, where in self._scopes.items() if where[0] == org_id]:
+        for key in [k for k, m in self._meta.items() if m[1] == org_id]:
             self.discard(key)
 
     def forget_record(self, org_id: int, record_id: int) -> None:
-        for key in self._by_record.pop((org_id, record_id), ()):
-            self._scopes.pop(key, None)
-            super().discard(key)
+        keys = self._by_record.pop((org_id, record_id), ())
+        self._indexed -= len(keys)
+        meta = self._meta
+        for key in keys:
+            where = meta.get(key)
+            if where is not None and where[1] == org_id and where[2] == record_id:
+                self.discard(key)
 
 
 class Freshness:
@@ -241,26 +269,3 @@ class Freshness:
     def clear(self) -> None:
         for cache in self._caches:
             cache.clear()
-
-
-class PublicSharersCache:
-    """The org's public sharers (the same for every record), read once per store version."""
-
-    __slots__ = ("_cache", "_freshness", "_store")
-
-    def __init__(
-        self,
-        store: SharerReads,
-        freshness: Freshness,
-        cache: BoundedCache[int, list[ShareFromUser]],
-    ) -> None:
-        self._store, self._freshness, self._cache = store, freshness, cache
-
-    async def get(self, org_id: int) -> list[ShareFromUser]:
-        hit = self._cache.get(org_id)
-        if hit is None:
-            epoch = self._freshness.epoch
-            hit = await self._store.public_sharers(org_id)
-            if self._freshness.epoch == epoch:  # nothing changed while reading
-                self._cache.put(org_id, hit)
-        return hit

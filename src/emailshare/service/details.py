@@ -22,6 +22,7 @@ class Answer(NamedTuple):
     details: rules.SharingDetails
     publics: Sequence[rules.ShareFromUser]
     rendered: Rendered
+    record_id: int  # the record the path names, as its scope in the answer cache
 
 
 async def answer(
@@ -57,7 +58,7 @@ async def answer(
         mine = [u for u in customs if u.id != caller.user_id]
         others = rules.merged(others, rules.ordered(mine))
     details = rules.assemble_ordered(me, others, module.gathers_contacts)
-    return Answer(details, view.publics, view.rendered)
+    return Answer(details, view.publics, view.rendered, record_id)
 
 
 async def sharing_details(

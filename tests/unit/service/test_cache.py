@@ -3,19 +3,13 @@ on a fake store whose version is its count of commits."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from emailshare.domain.model import EmailSharing
-from emailshare.domain.rules import ShareFromUser
-from emailshare.service.cache import BoundedCache, Freshness, PublicSharersCache, ScopedCache
+from emailshare.service.cache import BoundedCache, Freshness, ScopedCache
 from tests.unit.fakes import FakeStore
-from tests.unit.service.org import ADMIN, ORG, PEER, org
+from tests.unit.service.org import ADMIN, ORG, org
 
 pytestmark = pytest.mark.anyio
-ADA = ShareFromUser(ADMIN, "Ada Admin", "imap")
-PAT = ShareFromUser(PEER, "Pat Peer", "imap")
 
 
 def test_the_oldest_insertion_goes_first_at_capacity() -> None:
@@ -62,44 +56,6 @@ async def test_the_first_check_and_every_commit_empty_the_caches() -> None:
     assert cache.get("k") is None
 
 
-async def test_public_sharers_are_read_once_per_store_version() -> None:
-    store = FakeStore([org()])
-    cache: BoundedCache[int, list[ShareFromUser]] = BoundedCache(10)
-    fresh = Freshness(store, cache)
-    sharers = PublicSharersCache(store, fresh, cache)
-    await fresh.check()
-    assert await sharers.get(ORG) == [ADA]
-    assert cache.get(ORG) == [ADA]
-    # Pat turns public: a write the next check sees, so the next read is fresh.
-    changed = org()
-    users = tuple(
-        dataclasses.replace(u, email_sharing=EmailSharing.PUBLIC) if u.id == PEER else u
-        for u in changed.users
-    )
-    await store.replace_orgs([dataclasses.replace(changed, users=users)], 0)
-    assert await sharers.get(ORG) == [ADA]  # not checked yet: the request's check comes first
-    await fresh.check()
-    assert await sharers.get(ORG) == [ADA, PAT]
-
-
-async def test_a_read_that_straddles_a_change_is_not_kept() -> None:
-    class Racing(FakeStore):
-        """Another request writes, and sees its write, while this one reads the sharers."""
-
-        async def public_sharers(self, org_id: int) -> list[ShareFromUser]:
-            await self.add_access_token("1000." + "c" * 32 + "." + "d" * 32, ORG, ADMIN, [], 1)
-            await fresh.check()
-            return await super().public_sharers(org_id)
-
-    store = Racing([org()])
-    cache: BoundedCache[int, list[ShareFromUser]] = BoundedCache(10)
-    fresh = Freshness(store, cache)
-    await fresh.check()
-    sharers = PublicSharersCache(store, fresh, cache)
-    assert await sharers.get(ORG) == [ADA]
-    assert cache.get(ORG) is None
-
-
 def test_a_scoped_cache_forgets_exactly_its_scopes_through_evictions_and_puts() -> None:
     cache: ScopedCache[str, tuple[int, int | None]] = ScopedCache(
         3, budget=30, weigh=lambda v: 10, scope=lambda _, v: v
@@ -122,4 +78,26 @@ def test_a_scoped_cache_forgets_exactly_its_scopes_through_evictions_and_puts() 
     cache.put("f", (3, 1))
     cache.clear()
     cache.forget_record(3, 1)  # nothing left to forget, and no error
+    assert len(cache) == 0
+
+
+def test_a_scoped_cache_index_forgets_no_entry_put_again_and_stays_bounded() -> None:
+    """The index of records is lazy (evicted keys stay in it until it is rebuilt): a key
+    evicted and put again under the same record is forgotten with it once, a key put under
+    another record is not, and the index never holds more than twice the entries (and 64)."""
+    cache: ScopedCache[str, tuple[int, int | None]] = ScopedCache(2, scope=lambda _, v: v)
+    for n in range(1000):
+        cache.put(f"k{n}", (1, n))
+        assert cache._indexed <= 2 * len(cache) + 64
+    assert sum(map(len, cache._by_record.values())) == cache._indexed
+    cache.put("a", (1, 5))
+    cache.put("b", (1, 6))
+    cache.put("c", (1, 7))  # "a" evicted, still in the index
+    cache.put("a", (1, 5), where=(1, 5))  # back, under the same record ("b" goes)
+    cache.put("c", (2, 7))  # put again under another record
+    cache.forget_record(1, 7)
+    assert (cache.get("a"), cache.get("c")) == ((1, 5), (2, 7))
+    cache.forget_record(1, 5)
+    assert (cache.get("a"), len(cache)) == (None, 1)
+    cache.forget_record(2, 7)
     assert len(cache) == 0
