@@ -15,7 +15,8 @@ from emailshare.config import Settings
 from emailshare.domain.numbers import parse_id
 from emailshare.service.auth import CallerCache
 from emailshare.service.cache import Freshness, Scope, ScopedCache
-from emailshare.service.emails import EmailReads
+from emailshare.service.email_people import PeopleCache
+from emailshare.service.emails import EmailSources
 from emailshare.service.mailports import MailboxStore
 from emailshare.service.orgview import OrgViews, Render
 from emailshare.service.ports import JournalStore, Store
@@ -37,7 +38,7 @@ class Services:
     each forgetting, through ``freshness``, what a write changed (``service.cache``)."""
 
     store: Store
-    email_store: EmailReads
+    email_store: EmailSources
     callers: CallerCache
     answers: AnswerCache
     freshness: Freshness
@@ -122,10 +123,14 @@ async def open_services(
         # Kept whatever --cache-size says: a view is part of computing an answer, not a
         # cached answer (docs/performance.md), and as fresh as the caches.
         views = OrgViews(store, render)
-        freshness = Freshness(store, callers, answers, views)
+        # The orgs' people of the emails calls (service.email_people): part of computing an
+        # answer too, so kept whatever --cache-size says.
+        emails = EmailStore(db)
+        people = PeopleCache(emails, 64)
+        freshness = Freshness(store, callers, answers, views, people)
         yield Services(
             store,
-            EmailStore(db),
+            EmailSources(emails, people.get),
             callers,
             answers,
             freshness,

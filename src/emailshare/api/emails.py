@@ -12,15 +12,15 @@ from emailshare.api import routes, wire_emails
 from emailshare.domain.errors import InvalidUrlPattern
 from emailshare.service import emails
 from emailshare.service.auth import Caller
-from emailshare.service.emails import EmailReads
+from emailshare.service.emails import EmailSources
 
 EMAILS_ROUTE = "/crm/{version}/{module}/{record_id}/Emails"
 EMAIL_ROUTE = "/crm/{version}/{module}/{record_id}/Emails/{message_id}"
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9]{1,200}")
 
 
-def email_store(request: Request) -> EmailReads:
-    found: EmailReads = request.app.state.email_store
+def email_store(request: Request) -> EmailSources:
+    found: EmailSources = request.app.state.email_store
     return found
 
 

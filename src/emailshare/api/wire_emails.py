@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from emailshare.api.wire import dumps
+from emailshare.domain.email_reads import Head, Pair, head_of, local_time
 from emailshare.domain.emails import Listed
 from emailshare.domain.mail import Email, Party
 from emailshare.service.emails import EmailList, OpenedEmail
@@ -34,47 +35,52 @@ def _status(e: Email) -> list[dict[str, Any]]:
     return [{"type": s} for s in e.status]
 
 
-def _linked(item: Listed, org_id: int) -> dict[str, Any] | None:
-    e = item.email
-    if e.linked_deal is None or item.linked_name is None:
-        return None
+def _pairs(pairs: tuple[Pair, ...]) -> list[dict[str, Any]]:
+    return [{"user_name": name, "email": address} for name, address in pairs]
+
+
+def head_item(h: Head, owner_name: str, org_id: int) -> dict[str, Any]:
+    """One email of the list: the 19 keys of Zoho's sample, in its order, never ``content``."""
+    linked = None
+    if h.linked_deal is not None and h.linked_name is not None:
+        linked = {
+            "id": str(h.linked_deal),
+            "name": h.linked_name,
+            "module": {"api_name": "Deals", "id": module_id(org_id)},
+        }
     return {
-        "id": str(e.linked_deal),
-        "name": item.linked_name,
-        "module": {"api_name": "Deals", "id": module_id(org_id)},
+        "cc": _pairs(h.cc) if h.cc else None,
+        "has_thread_attachment": h.thread_attachment,
+        "summary": h.summary,
+        "owner": {"name": owner_name, "id": str(h.owner)},
+        "read": h.read,
+        "subject": h.subject,
+        "message_id": h.message_id,
+        "has_attachment": h.has_attachment,
+        "source": h.source,
+        "sent": h.sent,
+        "intent": h.intent,
+        "sentiment_info": h.sentiment_info,
+        "linked_record": linked,
+        "related_to_record": None,
+        "emotion": h.emotion,
+        "from": {"user_name": h.sender[0], "email": h.sender[1]},
+        "to": _pairs(h.to),
+        "time": local_time(h.epoch, h.offset).isoformat(),
+        "status": [{"type": s} for s in h.status],
     }
 
 
 def list_item(item: Listed, org_id: int) -> dict[str, Any]:
-    """One email of the list: the 19 keys of Zoho's sample, in its order, never ``content``."""
-    e = item.email
-    return {
-        "cc": _parties(e.cc) if e.cc else None,
-        "has_thread_attachment": item.thread_attachment,
-        "summary": e.summary,
-        "owner": {"name": item.owner_name, "id": str(e.owner)},
-        "read": e.read,
-        "subject": e.subject,
-        "message_id": e.message_id,
-        "has_attachment": bool(e.attachments),
-        "source": e.source,
-        "sent": e.sent,
-        "intent": e.intent,
-        "sentiment_info": e.sentiment_info,
-        "linked_record": _linked(item, org_id),
-        "related_to_record": None,
-        "emotion": e.emotion,
-        "from": _party(e.sender),
-        "to": _parties(e.to),
-        "time": e.time.isoformat(),
-        "status": _status(e),
-    }
+    """A listed email of the in-memory reference (``domain.emails.listing``), as the list
+    shows it: through :func:`head_item`, the one shape of a list's email."""
+    return head_item(head_of(item), item.owner_name, org_id)
 
 
 def email_list(answer: EmailList, org_id: int) -> bytes:
     return dumps(
         {
-            "Emails": [list_item(i, org_id) for i in answer.items],
+            "Emails": [head_item(h, name, org_id) for h, name in answer.items],
             "info": {
                 "per_page": 10,
                 "next_index": answer.next_index,

@@ -115,18 +115,33 @@ def crm_visible(
     return rules.read_rule(facts) is not None
 
 
+@dataclass(frozen=True, slots=True)
+class MailboxScope:
+    """Whether a list holds the record's mailbox emails at all, and whose: every owner in S
+    (``owner`` None) or only ``owner``'s (``type=user_emails&owner_id=U``)."""
+
+    listed: bool
+    owner: int | None
+
+
+def mailbox_scope(spec: TypeSpec, caller_has_mailbox: bool, owner: int | None) -> MailboxScope:
+    """Which of the record's mailbox emails a list of ``spec`` may hold (before S)."""
+    if spec.mailbox is MailboxPart.NONE:
+        return MailboxScope(False, None)
+    if spec.mailbox is MailboxPart.IF_CALLER_HAS_MAILBOX and not caller_has_mailbox:
+        return MailboxScope(False, None)
+    return MailboxScope(True, owner if spec.mailbox is MailboxPart.ALWAYS else None)
+
+
 def mailbox_owners(
     spec: TypeSpec, caller_has_mailbox: bool, readable: Iterable[int], owner: int | None
 ) -> frozenset[int]:
     """The owners whose mailbox emails of the record are listed: S, maybe cut to ``owner``."""
-    if spec.mailbox is MailboxPart.NONE:
-        return frozenset()
-    if spec.mailbox is MailboxPart.IF_CALLER_HAS_MAILBOX and not caller_has_mailbox:
+    scope = mailbox_scope(spec, caller_has_mailbox, owner)
+    if not scope.listed:
         return frozenset()
     s = frozenset(readable)
-    if spec.mailbox is MailboxPart.ALWAYS and owner is not None:
-        return s & {owner}
-    return s
+    return s if scope.owner is None else s & {scope.owner}
 
 
 def check_owner(spec: TypeSpec, owner: int | None, caller_id: int, readable: bool) -> None:
@@ -177,20 +192,6 @@ def position(email: Email) -> Position:
 def after(pos: Position, email: Email) -> bool:
     """Whether ``email`` comes after ``pos`` in newest-first order."""
     return (-email.epoch, email.message_id) > (-pos[0], pos[1])
-
-
-@dataclass(frozen=True, slots=True)
-class PageQuery:
-    """What one list holds, as the store selects it: CRM emails of ``crm_kinds`` on
-    ``crm_records`` by ``crm_owners`` (None: any owner), and the mailbox emails of
-    ``mailbox_owners`` that belong to ``record_id`` by ``basis``."""
-
-    record_id: int
-    basis: Basis
-    crm_kinds: frozenset[EmailKind]
-    crm_records: tuple[int, ...]
-    crm_owners: frozenset[int] | None
-    mailbox_owners: frozenset[int]
 
 
 @dataclass(frozen=True, slots=True)

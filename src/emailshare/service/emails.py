@@ -2,24 +2,25 @@
 
 Checks 5 to 8 of docs/contract.md §3 exactly as the sharing details run them, then the query
 parameters (§12.2), then (one email) the message. Which emails are shown is decided by
-``domain.emails`` from facts the store gathers through the :class:`EmailReads` port.
+``domain.emails`` (through ``service.email_pages``) from the org's people, kept per worker
+(``service.email_people``), and what the store reads through the :class:`EmailReads` port:
+a page is one statement, one email one statement, beside the record's access.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from emailshare.domain import emails as rules
 from emailshare.domain import scopes as scope_rules
+from emailshare.domain.email_reads import Bound, Found, Head, Hidden, Item, People, Selection
 from emailshare.domain.errors import invalid_message_id, invalid_param
-from emailshare.domain.mail import EmailKind
-from emailshare.domain.model import DataSharing
 from emailshare.domain.modules import Module
 from emailshare.domain.numbers import parse_id
-from emailshare.domain.rules import MailboxFacts, mailbox_decision
-from emailshare.service import email_index
+from emailshare.domain.rules import mailbox_decision
+from emailshare.service import email_index, email_pages
 from emailshare.service.auth import Caller
 from emailshare.service.ports import RecordLookup
 from emailshare.service.records import readable, record_id_of, require_readable, resolve_module
@@ -29,36 +30,36 @@ class EmailReads(Protocol):
     """The port of the emails use cases (implemented by ``storage.emails.EmailStore``)."""
 
     async def paging_secret(self) -> bytes: ...
-    async def emails_sharing(self, org_id: int) -> DataSharing: ...
-    async def user_exists(self, org_id: int, user_id: int) -> bool: ...
+    async def people(self, org_id: int) -> People: ...
     async def contacts(self, org_id: int, record_id: int, module: str) -> list[int]: ...
-    async def mailbox_owners(
-        self, org_id: int, record_id: int, basis: rules.Basis, caller_id: int
-    ) -> dict[int, MailboxFacts]: ...
-    async def mailbox_facts(
-        self, org_id: int, user_id: int, record_id: int, caller_id: int
-    ) -> MailboxFacts | None: ...
-    async def crm_owners(
+    async def shared(self, org_id: int, record_id: int, user_id: int) -> bool: ...
+    async def candidates(
         self,
         org_id: int,
-        record_ids: Sequence[int],
-        kinds: Iterable[EmailKind],
-        caller_role: int | None,
-    ) -> dict[int, bool]: ...
-    async def page(
-        self, org_id: int, query: rules.PageQuery, start: rules.Position | None, backwards: bool
-    ) -> list[rules.Listed]: ...
-    async def email(self, org_id: int, message_id: str) -> rules.Listed | None: ...
-    async def associated(
+        selection: Selection,
+        bound: Bound | None,
+        limit: int,
+        hidden: Hidden,
+    ) -> list[Head]: ...
+    async def opened(
         self, org_id: int, message_id: str, basis: rules.Basis, record_id: int
-    ) -> bool: ...
+    ) -> tuple[Found, bool] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSources:
+    """What the emails use cases read: the store's port, and the org's people (kept per
+    worker by ``service.email_people.PeopleCache``; ``reads.people`` itself reads them anew)."""
+
+    reads: EmailReads
+    people: Callable[[int], Awaitable[People]]
 
 
 @dataclass(frozen=True, slots=True)
 class EmailList:
     """One page of the list, free of any wire spelling; ``items`` empty means 204."""
 
-    items: Sequence[rules.Listed]
+    items: Sequence[Item]
     next_index: str | None
     prev_index: str  # "0": the first page
     more_records: bool
@@ -94,49 +95,30 @@ def _type(params: Mapping[str, Sequence[str]], module: Module) -> tuple[str, rul
     return text or "", spec
 
 
-async def _owner(
-    reads: EmailReads, caller: Caller, params: Mapping[str, Sequence[str]], names: Sequence[str]
-) -> int | None:
+def _owner(people: People, params: Mapping[str, Sequence[str]], names: Sequence[str]) -> int | None:
+    """``owner_id`` (or ``user_id``): a user of the caller's org, of any status."""
     for name in names:
         text = _first(params, name)
         if text is None:
             continue
         owner = parse_id(text)
-        if owner is None or not await reads.user_exists(caller.org_id, owner):
+        if owner is None or owner not in people.users:
             raise invalid_param(name)
         return owner
     return None
 
 
-async def _readable(reads: EmailReads, caller: Caller, record_id: int, user_id: int) -> bool:
-    facts = await reads.mailbox_facts(caller.org_id, user_id, record_id, caller.user_id)
-    return facts is not None and mailbox_decision(facts).included
+_CONTACTS = Module("Contacts", custom=False)
 
 
 async def _readable_contacts(
     store: RecordLookup, reads: EmailReads, caller: Caller, module: Module, record_id: int
 ) -> list[int]:
-    contacts = Module("Contacts", custom=False)
     return [
         cid
         for cid in await reads.contacts(caller.org_id, record_id, module.api_name)
-        if await readable(store, caller, contacts, cid)
+        if await readable(store, caller, _CONTACTS, cid)
     ]
-
-
-async def _crm_owners(
-    reads: EmailReads, caller: Caller, records: Sequence[int], kinds: Iterable[EmailKind]
-) -> frozenset[int] | None:
-    """The owners whose CRM emails the caller sees; None: every owner's."""
-    level = await reads.emails_sharing(caller.org_id)
-    if rules.crm_visible(level, caller.is_admin, False, False):
-        return None  # visible to a user who is neither owner nor above: to everyone
-    owners = await reads.crm_owners(caller.org_id, records, kinds, caller.role_id)
-    return frozenset(
-        uid
-        for uid, above in owners.items()
-        if rules.crm_visible(level, caller.is_admin, uid == caller.user_id, above)
-    )
 
 
 def _has_mailbox(caller: Caller) -> bool:
@@ -145,7 +127,7 @@ def _has_mailbox(caller: Caller) -> bool:
 
 async def list_emails(
     store: RecordLookup,
-    reads: EmailReads,
+    sources: EmailSources,
     caller: Caller,
     module_name: str,
     record_text: str,
@@ -154,56 +136,52 @@ async def list_emails(
     """``GET …/Emails``: checks 5 to 8, ``type``, ``owner_id``, ``index``, then the page."""
     module, record_id = await _record(store, caller, module_name, record_text)
     type_text, spec = _type(params, module)
-    owner = await _owner(reads, caller, params, ("owner_id",))
+    people = await sources.people(caller.org_id)
+    owner = _owner(people, params, ("owner_id",))
     binding = email_index.Binding(
         caller.org_id, caller.user_id, record_id, type_text, owner if owner is not None else 0
     )
     index = _first(params, "index")
-    secret = await reads.paging_secret()
+    store_reads = sources.reads
+    secret = await store_reads.paging_secret()
     start = None
     if index is not None and index != "0":
         start = email_index.decode(secret, binding, index)
 
-    basis = rules.association_basis(module.api_name)
-    readable: set[int] = set()
-    if spec.mailbox is not rules.MailboxPart.NONE:
-        owners = await reads.mailbox_owners(caller.org_id, record_id, basis, caller.user_id)
-        readable = {uid for uid, facts in owners.items() if mailbox_decision(facts).included}
     if spec.mailbox is rules.MailboxPart.ALWAYS and owner is not None and owner != caller.user_id:
-        rules.check_owner(
-            spec, owner, caller.user_id, await _readable(reads, caller, record_id, owner)
-        )
+        shared = await store_reads.shared(caller.org_id, record_id, owner)
+        facts = email_pages.mailbox_facts(people, owner, caller.user_id, shared)
+        rules.check_owner(spec, owner, caller.user_id, mailbox_decision(facts).included)
     crm_records: Sequence[int] = (record_id,)
     if spec.on_contacts:
-        crm_records = await _readable_contacts(store, reads, caller, module, record_id)
-    crm_owners = None
-    if spec.crm_kinds and crm_records:
-        crm_owners = await _crm_owners(reads, caller, crm_records, spec.crm_kinds)
-    query = rules.PageQuery(
+        crm_records = await _readable_contacts(store, store_reads, caller, module, record_id)
+    selection = Selection(
         record_id,
-        basis,
+        rules.association_basis(module.api_name),
         spec.crm_kinds,
         tuple(crm_records),
-        crm_owners,
-        rules.mailbox_owners(spec, _has_mailbox(caller), readable, owner),
+        rules.mailbox_scope(spec, _has_mailbox(caller), owner),
     )
-    items = await reads.page(caller.org_id, query, start, backwards=False)
+    want = rules.PER_PAGE + 1
+    bound = None if start is None else Bound(start)
+    items = await email_pages.run(store_reads, people, caller, selection, bound, want)
     more = len(items) > rules.PER_PAGE
     items = items[: rules.PER_PAGE]
     next_index = None
     if more:
-        next_index = email_index.encode(secret, binding, rules.position(items[-1].email))
+        next_index = email_index.encode(secret, binding, items[-1][0].position)
     prev_index = "0"
     if start is not None:
-        back = await reads.page(caller.org_id, query, start, backwards=True)
+        back_from = Bound(start, backwards=True, inclusive=True)
+        back = await email_pages.run(store_reads, people, caller, selection, back_from, want)
         if len(back) > rules.PER_PAGE:  # the previous page starts after the 11th email back
-            prev_index = email_index.encode(secret, binding, rules.position(back[-1].email))
+            prev_index = email_index.encode(secret, binding, back[-1][0].position)
     return EmailList(items, next_index, prev_index, more)
 
 
 async def open_email(
     store: RecordLookup,
-    reads: EmailReads,
+    sources: EmailSources,
     caller: Caller,
     module_name: str,
     record_text: str,
@@ -211,33 +189,33 @@ async def open_email(
     params: Mapping[str, Sequence[str]],
 ) -> OpenedEmail:
     """``GET …/Emails/{message_id}``: checks 5 to 8, ``type``, ``owner_id``/``user_id``, then
-    the message (docs/contract.md §12.5)."""
+    the message (docs/contract.md §12.5), read in one statement with what decides."""
     module, record_id = await _record(store, caller, module_name, record_text)
     _type(params, module)  # checked as on the list, and otherwise ignored [model]
-    owner = await _owner(reads, caller, params, ("owner_id", "user_id"))
-    found = await reads.email(caller.org_id, message_id)
+    people = await sources.people(caller.org_id)
+    owner = _owner(people, params, ("owner_id", "user_id"))
+    basis = rules.association_basis(module.api_name)
+    found = await sources.reads.opened(caller.org_id, message_id, basis, record_id)
     if found is None:
         raise invalid_message_id()
-    email = found.email
-    visible = readable = False
+    row, belongs = found
+    email = row.email
+    seen = email_pages.shown(people, caller, email.kind, email.owner, row.owner_shared)
+    visible = owner_readable = False
     if email.kind.from_crm:
-        contacts = []
-        if email.record != record_id and module.gathers_contacts:
-            contacts = await _readable_contacts(store, reads, caller, module, record_id)
-            if email.record not in await reads.contacts(caller.org_id, record_id, module.api_name):
-                raise invalid_message_id()
-        elif email.record != record_id:
-            raise invalid_message_id()
-        assert email.record is not None
-        shown = await _crm_owners(reads, caller, (email.record,), (email.kind,))
-        visible = shown is None or email.owner in shown
         if email.record != record_id:
-            visible = visible and email.record in contacts
+            # A Contact's CRM email, through its Account or Deal (as all_contacts_* list it).
+            assert email.record is not None
+            if not module.gathers_contacts or email.record not in await sources.reads.contacts(
+                caller.org_id, record_id, module.api_name
+            ):
+                raise invalid_message_id()
+            seen = seen and await readable(store, caller, _CONTACTS, email.record)
+        visible = seen
     else:
-        basis = rules.association_basis(module.api_name)
-        if not await reads.associated(caller.org_id, message_id, basis, record_id):
+        if not belongs:
             raise invalid_message_id()
-        readable = await _readable(reads, caller, record_id, email.owner)
+        owner_readable = seen
     requested = owner if owner is not None else caller.user_id
-    rules.check_open(email, requested, caller.user_id, readable, visible)
-    return OpenedEmail(found, rules.editable(email, caller.user_id))
+    rules.check_open(email, requested, caller.user_id, owner_readable, visible)
+    return OpenedEmail(email_pages.listed(people, row), rules.editable(email, caller.user_id))

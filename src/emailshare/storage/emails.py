@@ -3,18 +3,22 @@
 :class:`EmailStore` implements the ``service.emails.EmailReads`` port; the rows themselves
 are written and read in ``storage.email_rows`` (re-exported here for importers).
 Parameterised always; statements are assembled only from this module's constant fragments.
+
+What a request costs (docs/emails.md, "What a list costs"): a page is one statement
+(:meth:`EmailStore.candidates`), one email one statement (:meth:`EmailStore.opened`); the org's
+users, roles and ``Emails`` data sharing are read once per org (:meth:`EmailStore.people`) and
+kept by the service.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
 from typing import Any
 
+from emailshare.domain import email_reads as reads
 from emailshare.domain import emails as rules
-from emailshare.domain.mail import EmailKind
-from emailshare.domain.model import DataSharing, EmailSharing
-from emailshare.domain.rules import MailboxFacts
+from emailshare.domain.model import DataSharing, EmailSharing, Status
+from emailshare.domain.roles import Span
 from emailshare.storage.db import Database, Row
 from emailshare.storage.email_rows import (
     COLUMNS,
@@ -22,21 +26,35 @@ from emailshare.storage.email_rows import (
     email_of,
     insert_mail,
     marks,
+    pairs,
     read_mail,
+    strings,
 )
 
 __all__ = ["EmailStore", "add_synced", "insert_mail", "read_mail"]
 
 
-_KEY_COLUMNS = "e.org_id, e.message_id, e.time_epoch, e.mid_key"
-_KEYS = f"SELECT {_KEY_COLUMNS} FROM emails e"
-_LISTED = (
-    f"SELECT {COLUMNS}, u.name, d.name,"
-    " EXISTS (SELECT 1 FROM emails t WHERE t.org_id = e.org_id AND t.owner_id = e.owner_id"
-    "   AND t.thread_id = e.thread_id AND t.has_attachment = 1)"
-    " FROM emails e LEFT JOIN users u ON u.org_id = e.org_id AND u.id = e.owner_id"
-    " LEFT JOIN records d ON d.org_id = e.org_id AND d.id = e.linked_deal AND d.deleted = 0"
+# What a list shows of an email (domain.email_reads.Head, in its order), never ``content``.
+_HEAD_COLUMNS = (
+    "message_id, kind, owner_id, linked_deal, time_epoch, time_offset, from_name, from_email,"
+    " to_json, cc_json, subject, sent, is_read, has_attachment, status_json, source, intent,"
+    " sentiment_info, emotion, summary"
 )
+# A part's rows: those, and what the statement reads beside them.
+_PART_COLUMNS = ", ".join(f"e.{c}" for c in f"{_HEAD_COLUMNS}, thread_id, mid_key".split(", "))
+_HEAD = ", ".join(f"k.{c}" for c in _HEAD_COLUMNS.split(", "))
+# Beside an email ``k`` (of org ?): whether it or an email of the same owner and thread has
+# attachments; for a mailbox email, whether its owner shared record ? (a record-level email
+# share). CASE reads only what the row needs, in both stores.
+_FACTS = (
+    " CASE WHEN k.has_attachment = 1 THEN TRUE"
+    "   WHEN k.thread_id IS NOT NULL THEN EXISTS (SELECT 1 FROM emails t"
+    "   WHERE t.org_id = ? AND t.owner_id = k.owner_id AND t.thread_id = k.thread_id"
+    "   AND t.has_attachment = 1) ELSE FALSE END,"
+    " CASE WHEN k.kind = 'mailbox' THEN EXISTS (SELECT 1 FROM email_shares s"
+    "   WHERE s.org_id = ? AND s.record_id = ? AND s.user_id = k.owner_id) ELSE FALSE END"
+)
+_DEAL = " LEFT JOIN records d ON d.org_id = ? AND d.id = k.linked_deal AND d.deleted = 0"
 # The live Contacts of an Account, of a Deal.
 _ACCOUNT_CONTACTS = (
     "SELECT c.contact_id FROM contact_accounts c JOIN records r"
@@ -59,16 +77,20 @@ _TARGET = {
     rules.Basis.OWN_ADDRESSES: "= ?",
     rules.Basis.CONTACTS_ADDRESSES: f"IN ({_ACCOUNT_CONTACTS})",
 }
-# A mailbox email ``e`` belongs to the record: the association (domain.emails.Basis).
+# Whether the email ``k`` belongs to the record: the association (domain.emails.Basis).
 _ASSOCIATION: dict[rules.Basis, str] = {
-    **{b: f"e.message_id IN ({_ADDRESSED.format(target=t)})" for b, t in _TARGET.items()},
-    rules.Basis.LINKED_DEAL: "e.linked_deal = ?",
+    **{b: f"k.message_id IN ({_ADDRESSED.format(target=t)})" for b, t in _TARGET.items()},
+    rules.Basis.LINKED_DEAL: "k.linked_deal = ?",
 }
-_MAILBOX_FACTS = (
-    "SELECT u.id, u.status, u.mailbox_protocol, u.mailbox_enabled, u.email_sharing,"
-    " EXISTS (SELECT 1 FROM email_shares s"
-    "   WHERE s.org_id = u.org_id AND s.record_id = ? AND s.user_id = u.id)"
-    " FROM users u WHERE u.org_id = ?"
+# Keyset bounds in newest-first order (time descending, then message id), each led by a range
+# on time_epoch that the indexes' (…, time_epoch DESC, mid_key) tails serve: strictly older
+# than a position; at or newer than it; strictly newer.
+_OLDER = " AND e.time_epoch <= ? AND (e.time_epoch < ? OR e.mid_key > ?)"
+_NEWER_OR_AT = " AND e.time_epoch >= ? AND (e.time_epoch > ? OR e.mid_key <= ?)"
+_NEWER = " AND e.time_epoch >= ? AND (e.time_epoch > ? OR e.mid_key < ?)"
+_USERS = (
+    "SELECT id, name, status, mailbox_protocol, mailbox_enabled, email_sharing, role_id"
+    " FROM users WHERE org_id = ?"
 )
 
 
@@ -99,20 +121,46 @@ def _mailbox_source(
     return None
 
 
-def _facts(row: Row, caller_id: int) -> MailboxFacts:
-    return MailboxFacts(
-        active=row[1] == "active",
-        has_mailbox=row[2] is not None,
-        mailbox_enabled=bool(row[3]),
-        is_caller=int(row[0]) == caller_id,
-        email_sharing=EmailSharing(row[4]),
-        shared_this_record=bool(row[5]),
+def _not_in(values: frozenset[int]) -> tuple[str, list[int]]:
+    """`` AND +e.owner_id NOT IN (…)``: ``+`` keeps the planners off indexes led by owner_id
+    (SQLite would walk the org's emails along emails_by_thread)."""
+    if not values:
+        return "", []
+    found = sorted(values)
+    return f" AND +e.owner_id NOT IN ({marks(found)})", found
+
+
+def _found(r: Row) -> reads.Found:
+    """An email's ``COLUMNS``, then the Deal's name and ``_FACTS``."""
+    return reads.Found(email_of(r), r[25], bool(r[26]), bool(r[27]))
+
+
+def _head(r: Row) -> reads.Head:
+    """``_HEAD_COLUMNS``, then the Deal's name and ``_FACTS``."""
+    return reads.Head(
+        str(r[0]),
+        str(r[1]),
+        int(r[2]),
+        r[3],
+        int(r[4]),
+        int(r[5]),
+        (r[6], str(r[7])),
+        pairs(r[8]),
+        pairs(r[9]),
+        r[10],
+        bool(r[11]),
+        bool(r[12]),
+        bool(r[13]),
+        strings(r[14]),
+        r[15],
+        r[16],
+        r[17],
+        r[18],
+        r[19],
+        r[20],
+        bool(r[21]),
+        bool(r[22]),
     )
-
-
-def _listed(r: Row) -> rules.Listed:
-    email = email_of(r)
-    return rules.Listed(email, str(r[25] or ""), r[26], bool(r[27]) or bool(email.attachments))
 
 
 class EmailStore:
@@ -139,18 +187,31 @@ class EmailStore:
             self._secret = bytes.fromhex(str(row[0]))
         return self._secret
 
-    async def emails_sharing(self, org_id: int) -> DataSharing:
+    async def people(self, org_id: int) -> reads.People:
+        """The org's users, its roles' spans and its ``Emails`` data sharing (3 statements)."""
+        users = {
+            int(r[0]): reads.Person(
+                str(r[1]),
+                r[2] == Status.ACTIVE,
+                r[3] is not None,
+                bool(r[4]),
+                EmailSharing(r[5]),
+                None if r[6] is None else int(r[6]),
+            )
+            for r in await self.db.fetchall(_USERS, (org_id,))
+        }
+        spans = {
+            int(r[0]): Span(int(r[1]), int(r[2]), 0)
+            for r in await self.db.fetchall(
+                "SELECT id, lo, hi FROM roles WHERE org_id = ?", (org_id,)
+            )
+        }
         row = await self.db.fetchone(
             "SELECT level FROM data_sharing WHERE org_id = ? AND module = ?",
             (org_id, rules.EMAILS_SHARING),
         )
-        return DataSharing(row[0]) if row else rules.DEFAULT_EMAILS_SHARING
-
-    async def user_exists(self, org_id: int, user_id: int) -> bool:
-        row = await self.db.fetchone(
-            "SELECT 1 FROM users WHERE org_id = ? AND id = ?", (org_id, user_id)
-        )
-        return row is not None
+        level = DataSharing(row[0]) if row else rules.DEFAULT_EMAILS_SHARING
+        return reads.People(users, spans, level)
 
     async def contacts(self, org_id: int, record_id: int, module: str) -> list[int]:
         """The live Contacts of an Account or a Deal, by id (none for other modules)."""
@@ -160,120 +221,84 @@ class EmailStore:
         rows = await self.db.fetchall(sql + " ORDER BY c.contact_id", (org_id, record_id))
         return [int(r[0]) for r in rows]
 
-    async def mailbox_owners(
-        self, org_id: int, record_id: int, basis: rules.Basis, caller_id: int
-    ) -> dict[int, MailboxFacts]:
-        """The owners of the record's mailbox emails, with what decides reading them."""
-        source = _mailbox_source(basis, org_id, record_id)
-        if source is None:
-            return {}
-        # Two steps: the owners (few), then their facts; as one semi-join the planners may
-        # walk every email of each user instead.
-        # ``+e.owner_id``: not an index's column, so no planner serves the DISTINCT by walking
-        # an index on owner_id (SQLite did, every email of the org, 0.3 s at 500k emails).
-        found = await self.db.fetchall(f"SELECT DISTINCT +e.owner_id {source[0]}", source[1])
-        owners = sorted(int(r[0]) for r in found)
-        if not owners:
-            return {}
-        sql = f"{_MAILBOX_FACTS} AND u.id IN ({marks(owners)})"
-        rows = await self.db.fetchall(sql, (record_id, org_id, *owners))
-        return {int(r[0]): _facts(r, caller_id) for r in rows}
+    async def shared(self, org_id: int, record_id: int, user_id: int) -> bool:
+        """Whether the user shared the record's emails (a record-level email share)."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM email_shares WHERE org_id = ? AND record_id = ? AND user_id = ?",
+            (org_id, record_id, user_id),
+        )
+        return row is not None
 
-    async def mailbox_facts(
-        self, org_id: int, user_id: int, record_id: int, caller_id: int
-    ) -> MailboxFacts | None:
-        row = await self.db.fetchone(f"{_MAILBOX_FACTS} AND u.id = ?", (record_id, org_id, user_id))
-        return None if row is None else _facts(row, caller_id)
-
-    async def crm_owners(
+    async def candidates(
         self,
         org_id: int,
-        record_ids: Sequence[int],
-        kinds: Iterable[EmailKind],
-        caller_role: int | None,
-    ) -> dict[int, bool]:
-        """The owners of these records' CRM emails of these kinds: is the caller's role
-        above the owner's?"""
-        kind_list = sorted(k.value for k in kinds)
-        if not record_ids or not kind_list:
-            return {}
-        sql = (
-            "SELECT o.id, EXISTS (SELECT 1 FROM roles ro"
-            "   JOIN roles rc ON rc.org_id = ro.org_id AND rc.id = ?"
-            "   WHERE ro.org_id = o.org_id AND ro.id = o.role_id"
-            "   AND rc.lo < ro.lo AND ro.lo <= rc.hi)"
-            " FROM users o WHERE o.org_id = ? AND o.id IN (SELECT e.owner_id FROM emails e"
-            f" WHERE e.org_id = ? AND e.record_id IN ({marks(record_ids)})"
-            f" AND e.kind IN ({marks(kind_list)}))"
-        )
-        role = caller_role if caller_role is not None else -1
-        params = (role, org_id, org_id, *record_ids, *kind_list)
-        rows = await self.db.fetchall(sql, params)
-        return {int(r[0]): bool(r[1]) for r in rows}
+        selection: reads.Selection,
+        bound: reads.Bound | None,
+        limit: int,
+        hidden: reads.Hidden,
+    ) -> list[reads.Head]:
+        """Up to ``limit`` emails of ``selection`` past ``bound`` in its direction (newest
+        first, or nearest first backwards); those of the owners in ``hidden`` left out.
 
-    async def page(
-        self, org_id: int, query: rules.PageQuery, start: rules.Position | None, backwards: bool
-    ) -> list[rules.Listed]:
-        """Up to ``PER_PAGE + 1`` emails of ``query`` after ``start`` in newest-first order;
-        ``backwards``: those at or before ``start``, nearest first."""
-        # One SELECT per part (CRM emails of the records; mailbox emails of the record), each
-        # served by its own index, joined by UNION ALL (a row is in one part only: its kind),
-        # cut to a page, then read whole.
+        One statement: a SELECT per part (the CRM emails of the records; the mailbox emails of
+        the record), each served by its own index, joined by UNION ALL (a row is in one part
+        only: its kind), cut to ``limit``, then the Deal's name and ``_FACTS`` of those left.
+        """
         parts: list[str] = []
         params: list[Any] = []
         keyset, keys = "", []
-        if start is not None:
-            newer = "e.time_epoch > ? OR (e.time_epoch = ? AND e.mid_key <= ?)"
-            older = "e.time_epoch < ? OR (e.time_epoch = ? AND e.mid_key > ?)"
-            keyset = f" AND ({newer if backwards else older})"
-            keys = [start[0], start[0], start[1].encode("ascii")]
-        kinds = sorted(k.value for k in query.crm_kinds)
-        if kinds and query.crm_records and query.crm_owners != frozenset():
-            part = (
-                f"{_KEYS} WHERE e.org_id = ? AND e.record_id IN ({marks(query.crm_records)})"
-                f" AND e.kind IN ({marks(kinds)})"
-            )
-            params += [org_id, *query.crm_records, *kinds]
-            if query.crm_owners is not None:
-                owners = sorted(query.crm_owners)
-                part += f" AND e.owner_id IN ({marks(owners)})"
-                params += owners
-            parts.append(part + keyset)
-            params += keys
-        source = _mailbox_source(query.basis, org_id, query.record_id)
-        if query.mailbox_owners and source is not None:
-            owners = sorted(query.mailbox_owners)
+        backwards = bound is not None and bound.backwards
+        if bound is not None:
+            keyset = _OLDER if not backwards else _NEWER_OR_AT if bound.inclusive else _NEWER
+            keys = [bound.position[0], bound.position[0], bound.position[1].encode("ascii")]
+        kinds = sorted(k.value for k in selection.crm_kinds)
+        if kinds and selection.crm_records:
+            skip, skipped = _not_in(hidden.crm)
             parts.append(
-                f"SELECT {_KEY_COLUMNS} {source[0]} AND e.owner_id IN ({marks(owners)}){keyset}"
+                f"SELECT {_PART_COLUMNS} FROM emails e WHERE e.org_id = ?"
+                f" AND e.record_id IN ({marks(selection.crm_records)})"
+                f" AND e.kind IN ({marks(kinds)}){skip}{keyset}"
             )
-            params += [*source[1], *owners, *keys]
+            params += [org_id, *selection.crm_records, *kinds, *skipped, *keys]
+        source = _mailbox_source(selection.basis, org_id, selection.record_id)
+        if selection.mailbox.listed and source is not None:
+            only, owner = "", []
+            if selection.mailbox.owner is not None:
+                only, owner = " AND +e.owner_id = ?", [selection.mailbox.owner]
+            skip, skipped = _not_in(hidden.mailbox)
+            parts.append(f"SELECT {_PART_COLUMNS} {source[0]}{only}{skip}{keyset}")
+            params += [*source[1], *owner, *skipped, *keys]
         if not parts:
             return []
         order = "time_epoch, mid_key DESC" if backwards else "time_epoch DESC, mid_key"
-        again = "e.time_epoch, e.mid_key DESC" if backwards else "e.time_epoch DESC, e.mid_key"
         sql = (
-            f"WITH page AS (SELECT * FROM ({' UNION ALL '.join(parts)}) k"
-            f" ORDER BY {order} LIMIT {rules.PER_PAGE + 1})"
-            f" {_LISTED} JOIN page p ON p.org_id = e.org_id AND p.message_id = e.message_id"
-            f" ORDER BY {again}"
+            f"WITH k AS (SELECT * FROM ({' UNION ALL '.join(parts)}) x"
+            f" ORDER BY {order} LIMIT ?)"
+            f" SELECT {_HEAD}, d.name,{_FACTS} FROM k{_DEAL}"
+            f" ORDER BY k.{order.replace(', ', ', k.')}"
         )
-        return [_listed(r) for r in await self.db.fetchall(sql, params)]
+        params += [limit, org_id, org_id, selection.record_id, org_id]
+        return [_head(r) for r in await self.db.fetchall(sql, params)]
 
-    async def email(self, org_id: int, message_id: str) -> rules.Listed | None:
-        row = await self.db.fetchone(
-            f"{_LISTED} WHERE e.org_id = ? AND e.message_id = ?", (org_id, message_id)
-        )
-        return None if row is None else _listed(row)
-
-    async def associated(
+    async def opened(
         self, org_id: int, message_id: str, basis: rules.Basis, record_id: int
-    ) -> bool:
-        """Whether the mailbox email belongs to the record (domain.emails.associated)."""
+    ) -> tuple[reads.Found, bool] | None:
+        """One email of the org with what decides whether the caller sees it on the record,
+        and whether it belongs to the record as a mailbox email does (by ``basis``); one
+        statement."""
         assoc = _ASSOCIATION.get(basis)
-        if assoc is None:
-            return False
+        belongs = f"CASE WHEN k.kind = 'mailbox' THEN {assoc} ELSE FALSE END" if assoc else "FALSE"
         row = await self.db.fetchone(
-            f"SELECT 1 FROM emails e WHERE e.org_id = ? AND e.message_id = ? AND {assoc}",
-            (org_id, message_id, *_assoc_params(basis, org_id, record_id)),
+            f"SELECT {COLUMNS.replace('e.', 'k.')}, d.name,{_FACTS}, {belongs}"
+            f" FROM emails k{_DEAL} WHERE k.org_id = ? AND k.message_id = ?",
+            (
+                org_id,
+                org_id,
+                record_id,
+                *(_assoc_params(basis, org_id, record_id) if assoc else ()),
+                org_id,
+                org_id,
+                message_id,
+            ),
         )
-        return row is not None
+        return None if row is None else (_found(row), bool(row[28]))
