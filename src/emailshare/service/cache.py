@@ -146,7 +146,7 @@ class ScopedCache(BoundedCache[K, V]):
             return  # never kept: any older value keeps its own place and scope
         if key in items and weigh is not None:
             self.discard(key)  # a weighed entry put again is a new insertion (as BoundedCache)
-        elif key not in items:
+        if key not in items:  # (also a weighed one just discarded: it makes room again)
             while items and (len(items) >= capacity or (budget and self._weight + weight > budget)):
                 self.discard(next(iter(items)))
         org_id, record_id = self._scope(key, value) if where is None else where

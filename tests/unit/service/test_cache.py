@@ -101,3 +101,15 @@ def test_a_scoped_cache_index_forgets_no_entry_put_again_and_stays_bounded() -> 
     assert (cache.get("a"), len(cache)) == (None, 1)
     cache.forget_record(2, 7)
     assert len(cache) == 0
+
+
+def test_a_weighed_scoped_cache_stays_within_its_budget_when_a_key_grows() -> None:
+    cache: ScopedCache[str, bytes] = ScopedCache(
+        10, budget=6, weigh=len, scope=lambda _, v: (1, len(v))
+    )
+    cache.put("a", b"123")
+    cache.put("b", b"45")
+    cache.put("b", b"4567")  # "b" grows past the budget: the oldest, "a", makes room
+    assert (cache.get("a"), cache.get("b"), cache.weight) == (None, b"4567", 4)
+    cache.forget_record(1, 4)
+    assert (len(cache), cache.weight) == (0, 0)
