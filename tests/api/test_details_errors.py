@@ -855,6 +855,11 @@ def test_record_ids_are_digit_strings_of_1_to_19_whatever_their_leading_zeros(
 def test_a_broken_store_is_internal_error_without_any_detail(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
+    """A table renamed underneath the server by another program: the next answer that must
+    read it is Zoho's internal error, with no detail of the store's failure. (An answer kept
+    before the break is not such an answer: no data changed and no write of emailshare's
+    logged a change, so the narrow invalidation of docs/performance.md keeps it; the request
+    here asks a record not asked before.)"""
     fixture = tmp_path / "scopes.json"
     fixture.write_text(json.dumps(scope_fixture()))
     db_file = tmp_path / "broken.db"
@@ -865,6 +870,6 @@ def test_a_broken_store_is_internal_error_without_any_detail(
             assert_answer(call(c, path, scope_token(0)), sam_answer("Accounts"))
             with sqlite3.connect(db_file) as db:
                 db.execute("ALTER TABLE users RENAME TO users_gone")
-            assert_answer(call(c, path, scope_token(0)), INTERNAL)
+            assert_answer(call(c, details_path("Accounts", SHORT_RECORD), scope_token(0)), INTERNAL)
     finally:
         srv.stop()
