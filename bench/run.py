@@ -168,6 +168,9 @@ def rss_kb(pid: int) -> tuple[int, int] | None:
         return None
 
 
+START_WAIT_S = 300  # how long a server may take to answer its first /healthz
+
+
 class Server:
     """A server process (its own process group) on a free port."""
 
@@ -183,9 +186,11 @@ class Server:
             env={**os.environ, **(env or {})},
             start_new_session=True,
         )
-        wait_for_port("127.0.0.1", self.port, 60, self.proc)
+        # serve counts the store before it listens: on a cold page cache of the 3.6 GB emails
+        # set, with the disk still writing back the PostgreSQL load, that took 60 s once.
+        wait_for_port("127.0.0.1", self.port, START_WAIT_S, self.proc)
         # The port accepts before granian's workers run: wait for a real answer.
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_WAIT_S
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
