@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import lru_cache
 
@@ -54,6 +55,12 @@ def _rolled_back(cause: BaseException | None) -> bool:
 # How long a request waits for a pooled connection (psycopg_pool's ``timeout``): the bound on a
 # request's wait before the circuit breaker opens (docs/reliability.md, "Store outages").
 POOL_TIMEOUT = 0.5
+# A busy pool is not a dead store: when the wait ran out while the store answered a statement
+# within the last ANSWERING seconds, every connection is out serving requests (a load of more
+# requests than connections), so the request waits up to BUSY_WAIT more, in the queue, rather
+# than fail and open the circuit breaker for everyone (docs/reliability.md, "Overload").
+ANSWERING = 1.0
+BUSY_WAIT = 5.0
 # libpq's connect timeout (psycopg enforces 2 s at least); connections are made by the pool's
 # workers, never while a request waits, so this does not add to a request's wait.
 CONNECT_TIMEOUT = 2
@@ -183,6 +190,7 @@ class PostgresDatabase:
         host: HostSignal | None = None,
     ) -> None:
         self._pool = pool
+        self._answered = -ANSWERING  # monotonic time of the last statement the store answered
         self._next_probe: asyncio.Future[object] | None = None  # not sent yet: joinable
         self._probing: asyncio.Task[None] | None = None
         self.listener = listener
@@ -253,6 +261,24 @@ class PostgresDatabase:
         finally:
             self._probing = None
 
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
+        """A pooled connection, as ``pool.connection()`` gives it, but a wait that ran out
+        while the store was answering others goes on (``BUSY_WAIT``): that is a queue, not an
+        outage. A wait that ran out with no answer for ``ANSWERING`` seconds raises
+        ``PoolTimeout`` at once, as before (the breaker's outage)."""
+        try:
+            conn = await self._pool.getconn(POOL_TIMEOUT)
+        except PoolTimeout:
+            if time.monotonic() - self._answered > ANSWERING:
+                raise
+            conn = await self._pool.getconn(BUSY_WAIT)
+        try:
+            async with conn:  # commit or roll back; a pooled connection is not closed by it
+                yield conn
+        finally:
+            await self._pool.putconn(conn)
+
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self._read(sql, params, one=True)
         return rows[0] if rows else None
@@ -266,12 +292,15 @@ class PostgresDatabase:
         # changes nothing, is tried once more on another connection.
         for attempt in (1, 2):
             try:
-                async with self._pool.connection() as conn:
+                async with self._connection() as conn:
                     cur = await conn.execute(to_pg(sql), params)
                     if one:
                         row = await cur.fetchone()
-                        return [] if row is None else [row]
-                    return await cur.fetchall()
+                        found = [] if row is None else [row]
+                    else:
+                        found = await cur.fetchall()
+                    self._answered = time.monotonic()
+                    return found
             except (PoolTimeout, TimeoutError) as exc:  # no connection in time: never retried
                 raise StoreUnavailable(type(exc).__name__) from exc
             except _ERRORS as exc:
@@ -283,7 +312,7 @@ class PostgresDatabase:
     async def transaction(self, bump: bool = True) -> AsyncIterator[Tx]:
         seq = None
         try:
-            async with self._pool.connection() as conn, conn.transaction():
+            async with self._connection() as conn, conn.transaction():
                 tx = _PgTx(conn)
                 yield tx
                 if bump or tx.notes:  # logged and notified at the commit (storage.changes)
