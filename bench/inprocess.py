@@ -59,12 +59,13 @@ App = Callable[
 SETS = {"10k": (1_000, 10_000, 2), "1M": (100_000, 1_000_000, 4)}
 
 
-def scope(path: str, token: str) -> dict[str, Any]:
+def scope(path: str, token: str, method: str = "GET") -> dict[str, Any]:
+    """An HTTP request's ASGI scope, as granian gives it, with the token's header."""
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),

@@ -23,27 +23,14 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
-from emailshare.api.app import create_app
-from emailshare.config import Settings
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.inprocess import scope  # noqa: E402
+from emailshare.api.app import create_app  # noqa: E402
+from emailshare.config import Settings  # noqa: E402
 
 Message = MutableMapping[str, Any]
-
-
-def scope(method: str, path: str, token: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"bench"), (b"authorization", f"Zoho-oauthtoken {token}".encode())],
-        "server": ("127.0.0.1", 80),
-        "client": ("127.0.0.1", 1),
-    }
 
 
 async def receive() -> Message:
@@ -68,16 +55,16 @@ async def run(db: Path, data: str, seed: int, reads: int, every: int) -> float:
     async with app.router.lifespan_context(app):
         for line in lines[:500]:  # warm: callers, the orgs' structures
             path, token = line.split("\t")
-            await app(scope("GET", path, token), receive, send)
+            await app(scope(path, token), receive, send)
         n, started = 0, time.process_time()
         for i, line in enumerate(lines[500:]):
             path, token = line.split("\t")
-            await app(scope("GET", path, token), receive, send)
+            await app(scope(path, token), receive, send)
             n += 1
             if i % every == every - 1:
                 _, path, token = rnd.choice(writes).split("\t")
                 STATUSES.clear()
-                await app(scope("POST", path, token), receive, send)
+                await app(scope(path, token, "POST"), receive, send)
                 WRITTEN.extend(STATUSES)
                 n += 1
         return (time.process_time() - started) / n * 1e6

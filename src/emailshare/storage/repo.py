@@ -38,8 +38,11 @@ _TOKEN_OWNER = (
     " WHERE t.token_hash = ?"
 )
 
-_RECORD_ACCESS = (
-    "SELECT r.owner_id,"
+# What decides whether the caller (its id, then its role) may read a live record of the org and
+# module (its org, id and module): shared with the caller, the caller's role above the owner's,
+# the module's data sharing. Written once; _RECORD_ACCESS and _RECORD_DETAILS both read it.
+_READ_FACTS = (
+    " r.owner_id,"
     " EXISTS (SELECT 1 FROM record_shares s"
     "   WHERE s.org_id = r.org_id AND s.record_id = r.id AND s.user_id = ?),"
     " EXISTS (SELECT 1 FROM users o"
@@ -47,8 +50,10 @@ _RECORD_ACCESS = (
     "   JOIN roles rc ON rc.org_id = o.org_id AND rc.id = ?"
     "   WHERE o.org_id = r.org_id AND o.id = r.owner_id AND rc.lo < ro.lo AND ro.lo <= rc.hi),"
     " (SELECT d.level FROM data_sharing d WHERE d.org_id = r.org_id AND d.module = r.module)"
-    " FROM records r WHERE r.org_id = ? AND r.id = ? AND r.module = ? AND r.deleted = 0"
 )
+_LIVE_RECORD = " FROM records r WHERE r.org_id = ? AND r.id = ? AND r.module = ? AND r.deleted = 0"
+
+_RECORD_ACCESS = "SELECT" + _READ_FACTS + _LIVE_RECORD
 
 # The org's users whose mailbox every caller may read, in answer order (the partial index
 # users_public_by_name serves it). 51 are enough for any caller, who may be one of them and is
@@ -67,17 +72,11 @@ _PUBLIC_SHARERS = (
 # rather than the org's users (without statistics it may pick the latter); to PostgreSQL it is a
 # plain inner join. The branches' rows come in no promised order; the kind tells them apart.
 _RECORD_DETAILS = (
-    "SELECT 0, r.owner_id,"
-    " EXISTS (SELECT 1 FROM record_shares s"
-    "   WHERE s.org_id = r.org_id AND s.record_id = r.id AND s.user_id = ?),"
-    " EXISTS (SELECT 1 FROM users o"
-    "   JOIN roles ro ON ro.org_id = o.org_id AND ro.id = o.role_id"
-    "   JOIN roles rc ON rc.org_id = o.org_id AND rc.id = ?"
-    "   WHERE o.org_id = r.org_id AND o.id = r.owner_id AND rc.lo < ro.lo AND ro.lo <= rc.hi),"
-    " (SELECT d.level FROM data_sharing d WHERE d.org_id = r.org_id AND d.module = r.module),"
-    " NULL, NULL"
-    " FROM records r WHERE r.org_id = ? AND r.id = ? AND r.module = ? AND r.deleted = 0"
-    " UNION ALL SELECT 1, c.id, NULL, NULL, NULL, c.name, c.mailbox_protocol FROM"
+    "SELECT 0,"
+    + _READ_FACTS
+    + ", NULL, NULL"
+    + _LIVE_RECORD
+    + " UNION ALL SELECT 1, c.id, NULL, NULL, NULL, c.name, c.mailbox_protocol FROM"
     " (SELECT u.id, u.name, u.mailbox_protocol FROM email_shares e CROSS JOIN users u"
     "  WHERE u.org_id = e.org_id AND u.id = e.user_id AND e.org_id = ? AND e.record_id = ?"
     "  AND u.email_sharing = 'custom' AND u.status = 'active' AND u.mailbox_enabled = 1"
