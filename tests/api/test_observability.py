@@ -227,7 +227,12 @@ def test_metrics_add_up_every_worker(srv: ServerProcess) -> None:
             assert r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
             samples = parse_exposition(r.text)
             patched = value_of(samples, "emailshare_requests_total", method="PATCH", status="400")
-            if patched == 6 or time.monotonic() > deadline:
+            # A worker's counter and histogram are moved one after the other: a scrape may
+            # fall between the two, so wait for both (seen once: requests 6, durations 3).
+            timed = value_of(
+                samples, "emailshare_request_duration_seconds_count", route="/crm/{version}/org"
+            )
+            if (patched == 6 and timed >= 6) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
     finally:

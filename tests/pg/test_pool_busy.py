@@ -33,7 +33,9 @@ def test_a_request_waits_for_a_busy_pool_and_fails_fast_on_a_silent_one(
         try:
             assert await db.fetchone("SELECT 1") == (1,)  # the store answers
             held = asyncio.Event()
-            holder = asyncio.create_task(_hold(db, 1.2, held))
+            holder = asyncio.create_task(
+                _hold(db, 0.8, held)
+            )  # past the pool timeout, within ANSWERING
             await held.wait()
             started = time.monotonic()
             assert await db.fetchone("SELECT 2") == (2,)  # waited its turn

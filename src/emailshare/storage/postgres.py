@@ -59,8 +59,11 @@ POOL_TIMEOUT = 0.5
 # within the last ANSWERING seconds, every connection is out serving requests (a load of more
 # requests than connections), so the request waits up to BUSY_WAIT more, in the queue, rather
 # than fail and open the circuit breaker for everyone (docs/reliability.md, "Overload").
+# The longer wait is taken in slices of BUSY_SLICE, and ends at once when a statement failed
+# since the last answer: a store that went away is an outage within about one slice.
 ANSWERING = 1.0
 BUSY_WAIT = 5.0
+BUSY_SLICE = 0.1
 # libpq's connect timeout (psycopg enforces 2 s at least); connections are made by the pool's
 # workers, never while a request waits, so this does not add to a request's wait.
 CONNECT_TIMEOUT = 2
@@ -191,6 +194,7 @@ class PostgresDatabase:
     ) -> None:
         self._pool = pool
         self._answered = -ANSWERING  # monotonic time of the last statement the store answered
+        self._failed = -ANSWERING  # ... and of the last one that failed on its connection
         self._next_probe: asyncio.Future[object] | None = None  # not sent yet: joinable
         self._probing: asyncio.Task[None] | None = None
         self.listener = listener
@@ -270,9 +274,17 @@ class PostgresDatabase:
         try:
             conn = await self._pool.getconn(POOL_TIMEOUT)
         except PoolTimeout:
-            if time.monotonic() - self._answered > ANSWERING:
-                raise
-            conn = await self._pool.getconn(BUSY_WAIT)
+            deadline = time.monotonic() + BUSY_WAIT
+            while True:
+                now = time.monotonic()
+                if now - self._answered > ANSWERING or self._failed >= self._answered:
+                    raise  # nothing answered lately, or a failure since: an outage
+                try:
+                    conn = await self._pool.getconn(min(BUSY_SLICE, max(deadline - now, 0.001)))
+                    break
+                except PoolTimeout:
+                    if time.monotonic() >= deadline:
+                        raise
         try:
             async with conn:  # commit or roll back; a pooled connection is not closed by it
                 yield conn
@@ -304,6 +316,7 @@ class PostgresDatabase:
             except (PoolTimeout, TimeoutError) as exc:  # no connection in time: never retried
                 raise StoreUnavailable(type(exc).__name__) from exc
             except _ERRORS as exc:
+                self._failed = time.monotonic()
                 if attempt == 2 or self._pool.closed:
                     raise StoreUnavailable(type(exc).__name__) from exc
         raise AssertionError("unreachable")
@@ -318,6 +331,8 @@ class PostgresDatabase:
                 if bump or tx.notes:  # logged and notified at the commit (storage.changes)
                     seq = await changes.append(tx, tx.notes, self.dialect)
         except (*_ERRORS, TimeoutError) as exc:
+            if isinstance(exc, _ERRORS):
+                self._failed = time.monotonic()
             raise StoreUnavailable(type(exc).__name__) from exc
         if seq is not None:  # the next request of any worker of this host sees it
             if self._host is not None:
