@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
+from emailshare.storage.db import redact  # noqa: E402
 from emailshare.testing import free_port, stop_group, wait_for_port  # noqa: E402
 
 
@@ -346,6 +347,80 @@ def fresh_copy(db: str, out: Path) -> str:
     return f"sqlite:///{out}"
 
 
+READ_CHUNK = 1 << 20
+
+
+def _fincore_mb(paths: list[Path]) -> float | None:
+    """How much of ``paths`` the page cache holds now (util-linux fincore), MB; None
+    without fincore."""
+    tool = shutil.which("fincore")
+    if tool is None or not paths:
+        return None
+    done = subprocess.run(
+        [tool, "--bytes", "--noheadings", "--output", "RES", *map(str, paths)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        return None
+    return round(sum(int(x) for x in done.stdout.split()) / 1e6, 1)
+
+
+def page_cache(db: str) -> dict[str, Any]:
+    """Read a store's files once into the kernel's page cache, as a long-running server has
+    them (docs/performance.md, "How it is measured"): for SQLite the database file and its
+    WAL (and shared-memory index), read sequentially; for PostgreSQL every table and index of
+    the schema with pg_prewarm (or, without it, a sequential scan of every table). What was
+    read, how, and in how long, for the results. No request line is sent."""
+    t0 = time.monotonic()
+    if db.startswith("sqlite:///"):
+        path = Path(db.removeprefix("sqlite:///"))
+        named = [path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))]
+        files = [p for p in named if p.exists()]
+        read = 0
+        for p in files:
+            with p.open("rb", buffering=0) as f:
+                while chunk := f.read(READ_CHUNK):
+                    read += len(chunk)
+        return {
+            "store": path.name,
+            "method": "read " + " ".join(p.name for p in files),
+            "mb": round(read / 1e6, 1),
+            "seconds": round(time.monotonic() - t0, 2),
+            "resident_mb": _fincore_mb(files),
+        }
+    import psycopg
+
+    with psycopg.connect(db, autocommit=True) as conn:
+        relations = "c.relkind IN ('r', 'i', 't') AND n.nspname = current_schema()"
+        size = conn.execute(
+            "SELECT COALESCE(sum(pg_relation_size(c.oid)), 0) FROM pg_class c"
+            f" JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {relations}"
+        ).fetchone()
+        try:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+            conn.execute(
+                "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c"
+                f" JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {relations}"
+            )
+            method = "pg_prewarm (buffer) of every table and index"
+        except psycopg.Error:
+            tables = conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relkind = 'r' AND n.nspname = current_schema()"
+            ).fetchall()
+            for (table,) in tables:
+                conn.execute(f'SELECT count(*) FROM "{table}"')
+            method = "a sequential scan of every table (no pg_prewarm)"
+    return {
+        "store": "postgresql",
+        "method": method,
+        "mb": round(int(size[0] if size else 0) / 1e6, 1),
+        "seconds": round(time.monotonic() - t0, 2),
+        "resident_mb": None,
+    }
+
+
 @dataclass(frozen=True)
 class Split:
     """A request file shuffled and cut in two: warm-up lines, and the measured lines in
@@ -414,6 +489,7 @@ class Contender:
     writes: list[Path] | None = None
     write_share: float = 0.0
     repeat_warm: bool = False
+    store: str | None = None  # the store's URL, read into the page cache first (None: none)
     runs: list[Load] = field(default_factory=list)
     counts: tuple[int, int] | None = None  # cache hits and misses before the first round
 
@@ -435,10 +511,21 @@ def warm_up(c: Contender, seconds: float) -> None:
     c.counts = cache_counts(c.server) if c.cached else None
 
 
-def rounds(contenders: list[Contender], seconds: float, repeat: int) -> dict[str, Load]:
+def rounds(
+    contenders: list[Contender], seconds: float, repeat: int, cached: dict[str, dict[str, Any]]
+) -> dict[str, Load]:
     """Every contender once per round, rounds one after the other: a drift of the machine's
     speed touches them all alike. Each result is the run of median req/s; non-2xx answers
-    and socket errors are the sums over every run."""
+    and socket errors are the sums over every run. First, each store not yet in ``cached``
+    is read into the page cache (what it took goes into ``cached``, keyed by its URL)."""
+    for c in contenders:
+        if c.store is not None and redact(c.store) not in cached:
+            cached[redact(c.store)] = done = page_cache(c.store)
+            print(
+                f"  page cache: {done['store']}: {done['method']}, {done['mb']} MB in "
+                f"{done['seconds']} s (resident after: {done['resident_mb']} MB)",
+                flush=True,
+            )
     for c in contenders:
         warm_up(c, seconds)
     for r in range(repeat):
@@ -668,6 +755,7 @@ def main(argv: list[str] | None = None) -> int:
                     cut.slices[:repeat],
                     cut.warm,
                     cut.lines_per_slice,
+                    store=ds.db,
                 )
             )
             mixed_dbs[label + kind] = fresh_copy(ds.db, tmp / f"{store}-mixed.db")
@@ -681,6 +769,7 @@ def main(argv: list[str] | None = None) -> int:
                     cut.lines_per_slice,
                     writes=wcut.slices,
                     write_share=args.write_share,
+                    store=mixed_dbs[label + kind],
                 )
             )
 
@@ -699,6 +788,7 @@ def main(argv: list[str] | None = None) -> int:
                 None,
                 ws_lines,
                 repeat_warm=True,
+                store=data[big].db,
             )
         )
         assert mail.emails is not None
@@ -724,12 +814,15 @@ def main(argv: list[str] | None = None) -> int:
                     cut.slices,
                     cut.warm,
                     cut.lines_per_slice,
+                    store=mail.db,
                 )
             )
         print(f"== reads (wrk, 64 connections; warm-up, then {repeat} rounds)", flush=True)
-        loads.update(rounds(reads, seconds, repeat))
+        cached: dict[str, dict[str, Any]] = {}
+        results["page_cache"] = cached
+        loads.update(rounds(reads, seconds, repeat, cached))
         print(f"== mixed load ({args.write_share:.0%} writes; {repeat} rounds)", flush=True)
-        loads.update(rounds(mixed, seconds, repeat))
+        loads.update(rounds(mixed, seconds, repeat, cached))
         # Last, as it writes: a write empties the caches the rounds above relied on.
         small_srv = next(c.server for c in mixed if c.key == "emailshare-mixed@10k")
         results["bulk_share_p50_ms"] = round(
@@ -876,6 +969,12 @@ def write(results_dir: Path, results: dict[str, Any]) -> None:
     ):
         if key in results:
             lines.append(f"\n{key}: {results[key]}")
+    lines += ["", "Page cache, before the rows of each store (read once, no request sent):", ""]
+    lines += ["| store | how | MB | s | resident after, MB |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {v['store']} | {v['method']} | {v['mb']} | {v['seconds']} | {v['resident_mb']} |"
+        for v in results.get("page_cache", {}).values()
+    ]
     text = "\n".join(lines) + "\n"
     (results_dir / f"{stamp}-{kind}.md").write_text(text)
     if not results["smoke"]:

@@ -52,6 +52,14 @@ def test_bench_smoke_run(tmp_path: Path) -> None:
         assert len(load["peak_rss_mb"]) == 2  # two workers measured
         assert load["requests"] > 0
     assert loads["emailshare-mixed@10k"]["writes"] > 0  # the writes were sent
+    # Each store read into the page cache once, before its rows: the 10k set (its reads and
+    # the repeated row), the mixed rows' copy of it, the emails set.
+    cached = results["page_cache"]
+    assert len(cached) == 3, cached
+    for done in cached.values():
+        assert done["method"].startswith("read "), done
+        assert done["mb"] > 0
+        assert done["seconds"] >= 0
     assert loads["emailshare@10k"]["writes"] == 0
     assert results["ratios"]["emailshare/baseline@10k"] > 0
     assert results["ratios"]["emails list/baseline"] > 0
