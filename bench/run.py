@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -56,7 +57,12 @@ class Load:
     p99_ms: float
     non_2xx: int
     errors: int
+    # Per worker, MB: VmHWM (the kernel's peak RSS: private pages and every mapped file page
+    # touched, the store's shared mapping included), and the peaks of RssAnon (the worker's
+    # private memory, what the 150 MB target is judged on) and RssFile sampled during the runs.
     peak_rss_mb: list[float] = field(default_factory=list)
+    peak_anon_mb: list[float] = field(default_factory=list)
+    peak_file_mb: list[float] = field(default_factory=list)
     cache_hit_rate: float | None = None
     runs_per_s: list[int] = field(default_factory=list)  # every round's req/s
     runs_p99_ms: list[float] = field(default_factory=list)  # every round's p99
@@ -169,6 +175,54 @@ def rss_kb(pid: int) -> tuple[int, int] | None:
         return None
 
 
+MEMORY_FIELDS = ("RssAnon", "RssFile", "VmHWM")
+
+
+def memory_kb(pid: int) -> dict[str, int] | None:
+    """A process's RssAnon (private memory), RssFile (mapped file pages) and VmHWM (peak RSS)
+    in kB, from /proc/PID/status."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    found = dict(re.findall(r"^(\w+):\s+(\d+) kB$", text, re.M))
+    if not all(k in found for k in MEMORY_FIELDS):
+        return None
+    return {k: int(found[k]) for k in MEMORY_FIELDS}
+
+
+SAMPLE_EVERY_S = 0.25
+
+
+class MemorySampler:
+    """A thread that samples every worker of ``servers`` every quarter second while the rows
+    run, keeping each worker's peaks (``Server.peaks``): VmHWM is a peak by itself, RssAnon
+    and RssFile are only ever what they are now."""
+
+    def __init__(self, servers: list[Server]) -> None:
+        self.servers = servers
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="bench-memory", daemon=True)
+
+    def sample(self) -> None:
+        for server in self.servers:
+            server.sample()
+
+    def run(self) -> None:
+        while not self.stopped.wait(SAMPLE_EVERY_S):
+            self.sample()
+
+    def __enter__(self) -> MemorySampler:
+        self.sample()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+        self.sample()
+
+
 START_WAIT_S = 300  # how long a server may take to answer its first /healthz
 
 
@@ -180,6 +234,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)  # noqa: SIM115
         self.started = time.monotonic()
+        self.peaks: dict[int, dict[str, int]] = {}  # worker pid -> MEMORY_FIELDS' peaks, kB
         self.proc = subprocess.Popen(
             [c.replace("{port}", str(self.port)) for c in cmd],
             stdout=self.log,
@@ -210,10 +265,19 @@ class Server:
                 pass
             time.sleep(0.005)
 
-    def rss(self) -> list[float]:
-        """Each worker's peak RSS, MB."""
-        peaks = (rss_kb(p) for p in worker_pids(self.proc.pid))
-        return [round(kb[1] / 1024, 1) for kb in peaks if kb is not None]
+    def sample(self) -> None:
+        """Take each worker's memory now into its peaks."""
+        for pid in worker_pids(self.proc.pid):
+            now = memory_kb(pid)
+            if now is not None:
+                peak = self.peaks.setdefault(pid, now)
+                for k, v in now.items():
+                    peak[k] = max(peak[k], v)
+
+    def memory(self, name: str) -> list[float]:
+        """Each worker's peak of ``name`` (one of MEMORY_FIELDS) so far, MB, in pid order."""
+        self.sample()
+        return [round(self.peaks[p][name] / 1024, 1) for p in sorted(self.peaks)]
 
     def stop(self) -> None:
         stop_group(self.proc, timeout=15)
@@ -526,21 +590,23 @@ def rounds(
                 f"{done['seconds']} s (resident after: {done['resident_mb']} MB)",
                 flush=True,
             )
-    for c in contenders:
-        warm_up(c, seconds)
-    for r in range(repeat):
+    servers = list({id(c.server): c.server for c in contenders}.values())
+    with MemorySampler(servers):
         for c in contenders:
-            writes = c.writes[r % len(c.writes)] if c.writes else None
-            load = run_wrk(
-                c.server.url, c.slices[r % len(c.slices)], seconds, writes, c.write_share
-            )
-            c.runs.append(load)
-            print(
-                f"  [{r + 1}/{repeat}] {c.name:<44} {load.requests_per_s:>8.0f} req/s  "
-                f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  "
-                f"non-2xx {load.non_2xx}",
-                flush=True,
-            )
+            warm_up(c, seconds)
+        for r in range(repeat):
+            for c in contenders:
+                writes = c.writes[r % len(c.writes)] if c.writes else None
+                load = run_wrk(
+                    c.server.url, c.slices[r % len(c.slices)], seconds, writes, c.write_share
+                )
+                c.runs.append(load)
+                print(
+                    f"  [{r + 1}/{repeat}] {c.name:<44} {load.requests_per_s:>8.0f} req/s  "
+                    f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  "
+                    f"non-2xx {load.non_2xx}",
+                    flush=True,
+                )
     out: dict[str, Load] = {}
     for c in contenders:
         ordered = sorted(c.runs, key=lambda load: load.requests_per_s)
@@ -552,7 +618,9 @@ def rounds(
         load.runs_p99_ms = [run.p99_ms for run in c.runs]
         load.non_2xx = sum(run.non_2xx for run in c.runs)
         load.errors = sum(run.errors for run in c.runs)
-        load.peak_rss_mb = c.server.rss()
+        load.peak_rss_mb = c.server.memory("VmHWM")
+        load.peak_anon_mb = c.server.memory("RssAnon")
+        load.peak_file_mb = c.server.memory("RssFile")
         if c.cached:
             load.cache_hit_rate = hit_rate(c.counts, cache_counts(c.server))
         out[c.key] = load
@@ -921,8 +989,10 @@ def targets(results: dict[str, Any], big: str) -> dict[str, dict[str, Any]]:
     at_least(f"emails list >= 0.5 x baseline ({emails} emails)", r.get("emails list/baseline"), 0.5)
     at_most("emails list p99 <= 20 ms", p99("emailshare-emails-list@emails"), 20)
     at_least("1M within 10% of 10k (reads, no repeats)", r.get("1M/10k"), 0.9)
-    rss = max(loads.get(f"emailshare@{big}", {}).get("peak_rss_mb") or [0])
-    at_most(f"peak RSS per worker <= 150 MB ({big})", rss, 150)
+    # Judged on the private memory (docs/performance.md, "How it is measured", memory): VmHWM
+    # also counts the store's mapped pages, which every worker shares and the kernel may drop.
+    anon = max(loads.get(f"emailshare@{big}", {}).get("peak_anon_mb") or [0])
+    at_most(f"private memory (peak RssAnon) per worker <= 150 MB ({big})", anon, 150)
     fresh = results.get("per_test_fresh_ms")  # emailshare_app's store, teardown included
     at_most("fresh in-process store, first answer, teardown <= 20 ms", fresh, 20)
     at_most("200-id bulk share p50 <= 20 ms", results.get("bulk_share_p50_ms"), 20)
@@ -931,6 +1001,13 @@ def targets(results: dict[str, Any], big: str) -> dict[str, dict[str, Any]]:
     every = sum(load["non_2xx"] + load["errors"] for load in loads.values())
     checks["every answer 2xx, no socket errors (all rows)"] = {"value": every, "met": every == 0}
     return checks
+
+
+def _memory(load: dict[str, Any]) -> str:
+    """Each worker's "RssAnon / RssFile / VmHWM" peaks."""
+    anon, file = load.get("peak_anon_mb", []), load.get("peak_file_mb", [])
+    triples = zip(anon, file, load["peak_rss_mb"], strict=False)
+    return ", ".join(f"{a:.0f} / {f:.0f} / {h:.0f}" for a, f, h in triples)
 
 
 def write(results_dir: Path, results: dict[str, Any]) -> None:
@@ -943,15 +1020,16 @@ def write(results_dir: Path, results: dict[str, Any]) -> None:
         "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in results["machine"].items()),
         "",
-        "| run | req/s (median) | every round | p50 ms | p99 ms | peak RSS/worker MB | non-2xx |"
-        " errors | cache hits | lines per run | requests (writes) in the median run |",
+        "| run | req/s (median) | every round | p50 ms | p99 ms | per worker, MB: RssAnon peak"
+        " / RssFile peak / VmHWM | non-2xx | errors | cache hits | lines per run |"
+        " requests (writes) in the median run |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for load in results["loads"].values():
         lines.append(
             f"| {load['name']} | {load['requests_per_s']:.0f} | {load.get('runs_per_s')} | "
             f"{load['p50_ms']:.2f} | "
-            f"{load['p99_ms']:.2f} | {load['peak_rss_mb']} | {load['non_2xx']} | "
+            f"{load['p99_ms']:.2f} | {_memory(load)} | {load['non_2xx']} | "
             f"{load['errors']} | {load.get('cache_hit_rate')} | {load.get('lines_per_run')} | "
             f"{load.get('requests')} ({load.get('writes')}) |"
         )
