@@ -15,7 +15,7 @@ more than ``storage.changes.KEEP`` writes behind, its next seq pruned), more tha
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from emailshare.domain.changes import ORG, RECORD, TOKENS, ChangeBatch
@@ -100,6 +100,48 @@ class BoundedCache(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class PerOrg(Generic[V]):
+    """One value per org, read through ``load`` on first use and kept for up to ``capacity``
+    orgs; never stale: registered with :class:`Freshness`, it is emptied whenever the store
+    changed (:meth:`clear`, or the narrower :meth:`forget_org`), and it holds nothing of any
+    one record (:meth:`forget_record` keeps all). A load that overlapped an emptying is used for
+    its own request but not kept: it may hold what was just changed (a generation counter,
+    moved by every emptying, tells)."""
+
+    __slots__ = ("_generation", "_load", "_values")
+
+    def __init__(self, load: Callable[[int], Awaitable[V]], capacity: int) -> None:
+        self._load = load
+        self._values: BoundedCache[int, V] = BoundedCache(capacity)
+        self._generation = 0
+
+    async def get(self, org_id: int) -> V:
+        """The org's value: kept, or loaded now and kept."""
+        value = self._values.get(org_id)
+        if value is None:
+            generation = self._generation
+            value = await self._load(org_id)
+            if generation == self._generation:  # nothing was emptied while loading
+                self._values.put(org_id, value)
+        return value
+
+    def clear(self) -> None:
+        """Drop every org's value (the store changed in a way that may touch any org)."""
+        self._values.clear()
+        self._generation += 1
+
+    def forget_org(self, org_id: int) -> None:
+        """Drop the org's value (its users, roles or settings may have changed)."""
+        self._values.discard(org_id)
+        self._generation += 1
+
+    def forget_record(self, org_id: int, record_id: int) -> None:
+        """Nothing to drop: a value holds nothing of any one record."""
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 # Where an entry belongs: its org, and its record (None: the org's, not one record's).

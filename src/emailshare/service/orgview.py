@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from emailshare.domain import rules
 from emailshare.domain.rules import ShareFromUser
-from emailshare.service.cache import BoundedCache
+from emailshare.service.cache import PerOrg
 from emailshare.service.ports import SharerReads
 
 
@@ -52,46 +52,18 @@ class OrgView:
     rendered: Rendered  # of ``publics`` (NOT_RENDERED without a ``render``)
 
 
-class OrgViews:
-    """One :class:`OrgView` per org, read from the store when missing; never stale (see the
-    module's docstring). Satisfies ``service.cache``'s ``Clearable`` (and ``Scoped``)."""
+class OrgViews(PerOrg[OrgView]):
+    """One :class:`OrgView` per org, read from the store when missing (one indexed query) and
+    kept; never stale (see the module's docstring and ``service.cache.PerOrg``)."""
 
-    __slots__ = ("_generation", "_render", "_store", "_views")
+    __slots__ = ()
 
     def __init__(
         self, store: SharerReads, render: Render | None = None, capacity: int = MAX_ORGS
     ) -> None:
-        self._store = store
-        self._render = render
-        self._views: BoundedCache[int, OrgView] = BoundedCache(capacity)
-        self._generation = 0  # moves whenever views are dropped
-
-    async def get(self, org_id: int) -> OrgView:
-        """The org's view: kept, or read now (one indexed query) and kept."""
-        view = self._views.get(org_id)
-        if view is None:
-            generation = self._generation
-            publics = tuple(rules.ordered(await self._store.public_sharers(org_id)))
-            render = self._render
+        async def load(org_id: int) -> OrgView:
+            publics = tuple(rules.ordered(await store.public_sharers(org_id)))
             rendered = render(publics) if render is not None else NOT_RENDERED
-            view = OrgView(org_id, publics, frozenset(u.id for u in publics), rendered)
-            if generation == self._generation:  # nothing was dropped while reading
-                self._views.put(org_id, view)
-        return view
+            return OrgView(org_id, publics, frozenset(u.id for u in publics), rendered)
 
-    def clear(self) -> None:
-        """Drop every view (the store changed in a way that may touch any org)."""
-        self._views.clear()
-        self._generation += 1
-
-    def forget_org(self, org_id: int) -> None:
-        """Drop the org's view (its users, roles or settings may have changed)."""
-        self._views.discard(org_id)
-        self._generation += 1
-
-    def forget_record(self, org_id: int, record_id: int) -> None:
-        """Nothing to drop: a view holds nothing of any one record (its shares are read per
-        answer)."""
-
-    def __len__(self) -> int:
-        return len(self._views)
+        super().__init__(load, capacity)

@@ -3,9 +3,12 @@ on a fake store whose version is its count of commits."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import pytest
 
-from emailshare.service.cache import BoundedCache, Freshness, ScopedCache
+from emailshare.service.cache import BoundedCache, Freshness, PerOrg, ScopedCache
 from tests.unit.fakes import FakeStore
 from tests.unit.service.org import ADMIN, ORG, org
 
@@ -113,3 +116,54 @@ def test_a_weighed_scoped_cache_stays_within_its_budget_when_a_key_grows() -> No
     assert (cache.get("a"), cache.get("b"), cache.weight) == (None, b"4567", 4)
     cache.forget_record(1, 4)
     assert (len(cache), cache.weight) == (0, 0)
+
+
+class Loads:
+    """Counts its loads (each value names the load it came from); a load waits for ``gate``."""
+
+    def __init__(self) -> None:
+        self.loads: list[int] = []
+        self.gate: asyncio.Event | None = None
+
+    async def load(self, org_id: int) -> str:
+        self.loads.append(org_id)
+        if self.gate is not None:
+            await self.gate.wait()
+        return f"load {len(self.loads)} of {org_id}"
+
+
+@pytest.mark.parametrize(
+    ("emptying", "kept"),
+    [
+        (lambda c: c.forget_org(7), False),
+        (lambda c: c.clear(), False),
+        (lambda c: c.forget_record(7, 1), True),  # holds nothing of a record: moves nothing
+    ],
+    ids=["forget_org", "clear", "forget_record"],
+)
+async def test_per_org_keeps_no_load_that_overlapped_an_emptying(
+    emptying: Callable[[PerOrg[str]], None], kept: bool
+) -> None:
+    loads = Loads()
+    cache = PerOrg(loads.load, 8)
+    loads.gate = asyncio.Event()
+    pending = asyncio.ensure_future(cache.get(7))
+    await asyncio.sleep(0)  # the load is under way
+    emptying(cache)
+    loads.gate.set()
+    assert await pending == "load 1 of 7"  # used for its own request either way
+    loads.gate = None
+    again = "load 1 of 7" if kept else "load 2 of 7"
+    assert (await cache.get(7), len(cache)) == (again, 1)
+
+
+async def test_per_org_loads_each_org_once_and_forgets_one_org_only() -> None:
+    loads = Loads()
+    cache = PerOrg(loads.load, 8)
+    assert [await cache.get(o) for o in (7, 8, 7)] == ["load 1 of 7", "load 2 of 8", "load 1 of 7"]
+    cache.forget_org(7)
+    assert (await cache.get(7), await cache.get(8)) == ("load 3 of 7", "load 2 of 8")
+    bounded = PerOrg(loads.load, 1)
+    await bounded.get(1)
+    await bounded.get(2)
+    assert len(bounded) == 1
