@@ -1,6 +1,7 @@
 """Connecting securely: a refused STARTTLS upgrade closes the plain connection it started on
-(docs/mailboxes.md, "A failing mailbox"). Over a real socket, against a listener that offers
-STARTTLS and then refuses it, the way a misconfigured server does."""
+(docs/mailboxes.md, "A failing mailbox"), and so does a login stopped by anything at all. Over a
+real socket, against a listener that offers STARTTLS and then refuses it, the way a
+misconfigured server does."""
 
 from __future__ import annotations
 
@@ -46,20 +47,39 @@ def _serve_once(
                 conn.sendall(reply.replace(b"{tag}", tag))
 
 
-@pytest.mark.parametrize("protocol", ["imap", "pop"])
-def test_a_refused_starttls_closes_the_plain_connection(protocol: str) -> None:
+def _listen(protocol: str) -> tuple[socket.socket, int, threading.Event]:
+    """A listener that serves one connection (``_serve_once``) on a thread; ``closed`` is set
+    once the client closed it."""
     listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
     closed = threading.Event()
     greeting = b"* OK ready\r\n" if protocol == "imap" else b"+OK ready\r\n"
-    server = threading.Thread(
+    threading.Thread(
         target=_serve_once, args=(listener, greeting, protocol == "pop", closed), daemon=True
-    )
-    server.start()
+    ).start()
+    return listener, listener.getsockname()[1], closed
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop"])
+def test_a_refused_starttls_closes_the_plain_connection(protocol: str) -> None:
+    listener, port, closed = _listen(protocol)
     mailbox = MailServer("127.0.0.1", port, Security.STARTTLS, "will", "pw")
     client = ImapClient if protocol == "imap" else PopClient
     with pytest.raises(MailboxFailure) as failed:
         client(mailbox, ClientSettings(timeout=5))
     assert failed.value.kind in (FailureKind.TLS, FailureKind.PROTOCOL)
     assert closed.wait(5), "the plain connection was left open after STARTTLS failed"
+    listener.close()
+
+
+def test_a_login_stopped_by_any_exception_closes_the_connection() -> None:
+    """imaplib spells LOGIN's arguments in ASCII: a password it cannot spell stops the login
+    with a UnicodeEncodeError, no ``MailboxFailure``, and the socket must not stay open."""
+    listener, port, closed = _listen("imap")
+    mailbox = MailServer("127.0.0.1", port, Security.NONE, "will", "pässwort")
+    with pytest.raises(UnicodeEncodeError) as failed:
+        ImapClient(mailbox, ClientSettings(timeout=5))
+    # Held as a caller holds what it reports: its traceback keeps the client's frame, so only
+    # an explicit close (not the collector) can have closed the socket.
+    assert closed.wait(5), "the connection was left open after its login failed"
+    assert failed.traceback
     listener.close()

@@ -66,6 +66,29 @@ def open_secured(
         return conn
 
 
+def logged_in(
+    server: MailServer,
+    settings: ClientSettings,
+    *,
+    tls: Callable[[ssl.SSLContext], C],
+    plain: Callable[[], C],
+    starttls: Callable[[C, ssl.SSLContext], object],
+    login: Callable[[C], object],
+) -> C:
+    """A connection opened by :func:`open_secured` and logged in through ``login``, for either
+    protocol; a login's protocol errors are ``LOGIN`` failures (:func:`faults`). Whatever
+    stops the login, the socket is closed before it goes on (a refusal, a password the
+    protocol cannot spell, a cancellation): nothing is left open."""
+    conn = open_secured(server, settings, tls=tls, plain=plain, starttls=starttls)
+    try:
+        with faults(login=True):
+            login(conn)
+    except BaseException:
+        _close(conn)
+        raise
+    return conn
+
+
 def _close(conn: object) -> None:
     """Close a client's socket, whatever the client (imaplib's ``shutdown``, poplib's
     ``close``); quietly: it is closed because something already failed."""

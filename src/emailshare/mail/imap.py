@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from emailshare.domain.mailserver import MailServer
-from emailshare.mail.connect import ClientSettings, faults, guarded, open_secured
+from emailshare.mail.connect import ClientSettings, guarded, logged_in
 from emailshare.service.mailports import FailureKind, Fetched, MailboxFailure
 
 _LIST = re.compile(rb'\((?P<flags>[^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (?P<name>.+)')
@@ -38,7 +38,7 @@ class ImapClient:
     """A logged-in IMAP connection (``ImapSession``); folders opened read-only."""
 
     def __init__(self, server: MailServer, settings: ClientSettings) -> None:
-        conn: imaplib.IMAP4 = open_secured(
+        self._conn: imaplib.IMAP4 = logged_in(
             server,
             settings,
             tls=lambda context: imaplib.IMAP4_SSL(
@@ -46,14 +46,8 @@ class ImapClient:
             ),
             plain=lambda: imaplib.IMAP4(server.host, server.port, timeout=settings.timeout),
             starttls=lambda c, context: c.starttls(ssl_context=context),
+            login=lambda c: c.login(server.login, server.password or ""),
         )
-        self._conn = conn
-        try:
-            with faults(login=True):
-                conn.login(server.login, server.password or "")
-        except MailboxFailure:
-            self.close()
-            raise
 
     @guarded
     def sent_folder(self) -> str | None:

@@ -7,14 +7,18 @@ import contextlib
 import poplib
 
 from emailshare.domain.mailserver import MailServer
-from emailshare.mail.connect import ClientSettings, faults, guarded, open_secured
+from emailshare.mail.connect import ClientSettings, guarded, logged_in
 
 
 class PopClient:
     """A logged-in POP3 connection (``PopSession``)."""
 
     def __init__(self, server: MailServer, settings: ClientSettings) -> None:
-        conn: poplib.POP3 = open_secured(
+        def login(conn: poplib.POP3) -> None:
+            conn.user(server.login)
+            conn.pass_(server.password or "")
+
+        self._conn: poplib.POP3 = logged_in(
             server,
             settings,
             tls=lambda context: poplib.POP3_SSL(
@@ -22,15 +26,8 @@ class PopClient:
             ),
             plain=lambda: poplib.POP3(server.host, server.port, timeout=settings.timeout),
             starttls=lambda c, context: c.stls(context=context),
+            login=login,
         )
-        self._conn = conn
-        try:
-            with faults(login=True):
-                conn.user(server.login)
-                conn.pass_(server.password or "")
-        except BaseException:
-            self.close()
-            raise
 
     @guarded
     def uidls(self) -> list[tuple[int, str]]:
