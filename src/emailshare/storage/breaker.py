@@ -18,6 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 from emailshare.domain.errors import StoreUnavailable
@@ -91,6 +92,27 @@ class Breaker:
                 await prober
 
 
+class _Guard:
+    """The breaker around one call (``with guard: ...``): the call is refused at once while the
+    circuit is open, and its outage (``is_outage``) opens it; the exception goes on either way.
+    Stateless, so one serves every concurrent call with no allocation."""
+
+    __slots__ = ("_breaker", "_is_outage")
+
+    def __init__(self, breaker: Breaker, is_outage: Callable[[StoreUnavailable], bool]) -> None:
+        self._breaker = breaker
+        self._is_outage = is_outage
+
+    def __enter__(self) -> None:
+        self._breaker.check()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if isinstance(exc, StoreUnavailable) and self._is_outage(exc):
+            self._breaker.trip(exc)
+
+
 class GuardedDatabase:
     """A Database whose every call passes the breaker first; the engine's outages open it.
     Anything else (``dialect``, engine-specific attributes) is the inner database's."""
@@ -103,54 +125,30 @@ class GuardedDatabase:
     ) -> None:
         self.inner = inner
         self.dialect = inner.dialect
-        self._is_outage = is_outage
         self.breaker = Breaker(lambda: inner.fetchone(probe_sql))
-
-    def _failed(self, exc: StoreUnavailable) -> None:
-        if self._is_outage(exc):
-            self.breaker.trip(exc)
+        self._guard = _Guard(self.breaker, is_outage)
 
     async def version(self) -> object:
-        self.breaker.check()
-        try:
+        with self._guard:
             return await self.inner.version()
-        except StoreUnavailable as exc:
-            self._failed(exc)
-            raise
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        self.breaker.check()
-        try:
+        with self._guard:
             return await self.inner.fetchone(sql, params)
-        except StoreUnavailable as exc:
-            self._failed(exc)
-            raise
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        self.breaker.check()
-        try:
+        with self._guard:
             return await self.inner.fetchall(sql, params)
-        except StoreUnavailable as exc:
-            self._failed(exc)
-            raise
 
     @contextlib.asynccontextmanager
     async def transaction(self, bump: bool = True) -> AsyncIterator[Tx]:
-        self.breaker.check()
-        try:
+        with self._guard:
             async with self.inner.transaction(bump) as tx:
                 yield tx
-        except StoreUnavailable as exc:
-            self._failed(exc)
-            raise
 
     async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]], bump: bool = True) -> T:
-        self.breaker.check()
-        try:
+        with self._guard:
             return await self.inner.run_in_transaction(work, bump)
-        except StoreUnavailable as exc:
-            self._failed(exc)
-            raise
 
     async def close(self) -> None:
         await self.breaker.close()
