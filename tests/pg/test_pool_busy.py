@@ -57,3 +57,28 @@ def test_a_request_waits_for_a_busy_pool_and_fails_fast_on_a_silent_one(
             await db.close()
 
     asyncio.run(main())
+
+
+def test_a_committed_transaction_counts_as_the_store_answering(cluster: Cluster) -> None:
+    """After a silence, a write alone (no read) tells the store answers: a request behind a
+    held pool waits its turn rather than fail as an outage."""
+
+    async def main() -> None:
+        db = await connect(fresh_database(cluster.url), pool_size=1)
+        assert isinstance(db, GuardedDatabase)
+        try:
+            await asyncio.sleep(postgres.ANSWERING + 0.1)  # nothing answered for a while
+            async with db.transaction(bump=False) as tx:  # answered, and committed
+                await tx.execute("SELECT 1")
+            held = asyncio.Event()
+            holder = asyncio.create_task(_hold(db, 0.8, held))
+            await held.wait()
+            started = time.monotonic()
+            assert await db.fetchone("SELECT 2") == (2,)  # waited its turn
+            assert time.monotonic() - started > postgres.POOL_TIMEOUT
+            await holder
+            assert not db.breaker.is_open
+        finally:
+            await db.close()
+
+    asyncio.run(main())

@@ -334,6 +334,7 @@ class PostgresDatabase:
             if isinstance(exc, _ERRORS):
                 self._failed = time.monotonic()
             raise StoreUnavailable(type(exc).__name__) from exc
+        self._answered = time.monotonic()  # committed: the store answers (a busy pool's wait)
         if seq is not None:  # the next request of any worker of this host sees it
             if self._host is not None:
                 self._host.bump()
