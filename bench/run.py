@@ -242,8 +242,9 @@ class Server:
             env={**os.environ, **(env or {})},
             start_new_session=True,
         )
-        # serve counts the store before it listens: on a cold page cache of the 3.6 GB emails
-        # set, with the disk still writing back the PostgreSQL load, that took 60 s once.
+        # serve opens the store before it listens (and, until its count was capped at 100,000
+        # rows a table, counted the 5M emails: 60 s once on a cold page cache, the disk still
+        # writing back the PostgreSQL load); the wait is kept generous for slow disks.
         wait_for_port("127.0.0.1", self.port, START_WAIT_S, self.proc)
         # The port accepts before granian's workers run: wait for a real answer.
         deadline = time.monotonic() + START_WAIT_S
