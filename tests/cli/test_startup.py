@@ -4,6 +4,7 @@ never shared, whoever holds it."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import httpx
 import pytest
 
 from emailshare.startup import Exit
-from emailshare.testing import ServerProcess, free_port, start_server
+from emailshare.testing import ServerProcess, free_port, start_server, stop_group
 from tests.cli.run import command_env, emailshare, one_line
 from tests.conftest import ACME_FIXTURE
 
@@ -173,12 +174,14 @@ def test_a_malformed_variable_is_a_usage_error_naming_it(tmp_path: Path) -> None
     assert "Traceback" not in done.stderr
 
 
-def test_the_demo_prints_its_curl_only_once_it_answers(tmp_path: Path) -> None:
-    port = free_port()
+@contextlib.contextmanager
+def _demo(tmp_path: Path, port: int, env: dict[str, str]) -> Iterator[None]:
+    """``emailshare demo`` on ``port``, from the moment it printed its curl (``Try:``, within
+    60 s) until the block ends; then stopped with its workers."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "emailshare", "demo", "--port", str(port)],
         cwd=tmp_path,
-        env=command_env({"TMPDIR": str(tmp_path)}),
+        env=command_env(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -191,13 +194,16 @@ def test_the_demo_prints_its_curl_only_once_it_answers(tmp_path: Path) -> None:
             if line.startswith("Try:"):
                 break
             assert time.monotonic() < deadline
-        # The moment it says so, the server answers.
-        with httpx.Client(trust_env=False) as c:
-            assert c.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        yield
     finally:
-        from emailshare.testing import stop_group
-
         stop_group(proc)  # type: ignore[arg-type]
+
+
+def test_the_demo_prints_its_curl_only_once_it_answers(tmp_path: Path) -> None:
+    port = free_port()
+    with _demo(tmp_path, port, {"TMPDIR": str(tmp_path)}), httpx.Client(trust_env=False) as c:
+        # The moment it says so, the server answers.
+        assert c.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
 
 
 def test_demo_token_mints_a_token_of_the_running_demo_and_only_while_it_runs(
@@ -207,20 +213,7 @@ def test_demo_token_mints_a_token_of_the_running_demo_and_only_while_it_runs(
     port, which the demo answers with; with no demo on the port, one line and exit 7."""
     port = free_port()
     env = {"TMPDIR": str(tmp_path)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "emailshare", "demo", "--port", str(port)],
-        cwd=tmp_path,
-        env=command_env(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("Try:"):
-                break
+    with _demo(tmp_path, port, env):
         done = emailshare("demo-token", "--port", str(port), cwd=tmp_path, env=env)
         assert done.returncode == Exit.OK, done.stderr
         token = done.stdout.strip()
@@ -233,10 +226,6 @@ def test_demo_token_mints_a_token_of_the_running_demo_and_only_while_it_runs(
             )
         assert answer.status_code == 200
         assert '"name":"Will Grandon"' in answer.text
-    finally:
-        from emailshare.testing import stop_group
-
-        stop_group(proc)  # type: ignore[arg-type]
     gone = emailshare("demo-token", "--port", str(port), cwd=tmp_path, env=env)
     assert gone.returncode == Exit.SETTING
     assert f"no emailshare demo is running on port {port}" in one_line(gone.stderr)
