@@ -111,6 +111,10 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Zoho-oauthtoken {token}"}
 
 
+# The Acme org of tests/data/acme.json (tests.conftest.ACME_FIXTURE) and its OAuth client: the one
+# place the tests spell them.
+ACME_ID = "412463000000000001"
+ACME_SOID = f"ZohoCRM.{ACME_ID}"
 ACME_CLIENT = "1000.ACMECLIENT0000000000000000000001"
 ACME_SECRET = "acme-client-secret"
 ACME_REDIRECT = "http://localhost/callback"

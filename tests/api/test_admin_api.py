@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.builders import ACME_ID, ACME_SECRET
 from tests.conftest import Served, acme, open_client, serve
 
 KEY = "admin-api-test-key"
 HEADER = "X-Emailshare-Admin-Key"
 CONTENT_TYPE = "application/json;charset=UTF-8"
 
-ACME_ID = "412463000000000001"
 GLOBEX_ID = "512463000000000001"
 WILL = "412463000001213019"
 PAT = "412463000000500006"
@@ -224,7 +224,7 @@ def test_state_holds_no_token_or_client_material(client: httpx.Client) -> None:
     text = admin_get(client, "state").text
     for token in TOKENS.values():
         assert token not in text
-    assert "acme-client-secret" not in text
+    assert ACME_SECRET not in text
     assert "1000.ACMECLIENT" not in text
     assert "token" not in text
 

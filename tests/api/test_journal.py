@@ -16,16 +16,13 @@ import pytest
 from emailshare.api.admin import HEADER
 from emailshare.api.journal import SECRET_HEADERS
 from emailshare.testing import InProcess
-from tests.builders import auth, one_client_per_worker
+from tests.builders import ACME_CLIENT, ACME_ID, ACME_SECRET, auth, one_client_per_worker
 from tests.conftest import ACME_FIXTURE, Served, db_url_for, serve
 
 KEY = "journal-admin-key"
 ADMIN = {"X-Emailshare-Admin-Key": KEY}
 WILL = "1000.0000000000000000000000000000a001.00000000000000000000000000000001"
 WILL_ID = "412463000001213019"
-ACME_ID = "412463000000000001"
-ACME_CLIENT = "1000.ACMECLIENT0000000000000000000001"
-ACME_SECRET = "acme-client-secret"
 LEAD_BY_CARLA = "3652397000001790010"
 DETAILS = f"/crm/v8/Leads/{LEAD_BY_CARLA}/__emails_sharing_details"
 TOKEN = re.compile(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}")

@@ -10,14 +10,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.builders import auth
+from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET, ACME_SOID, auth
 from tests.conftest import ACME_FIXTURE, Served, open_client, serve
 
 WILL_ID = "412463000001213019"
 ADA_ID = "412463000000500001"
-ACME_CLIENT = "1000.ACMECLIENT0000000000000000000001"
-ACME_SECRET = "acme-client-secret"
-REDIRECT = "http://localhost/callback"
 SEED = "/crm/v8/Accounts/3652397000001790004/__emails_sharing_details"
 SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.users.READ"
 
@@ -69,7 +66,7 @@ def exchange(
         "grant_type": "authorization_code",
         "client_id": ACME_CLIENT,
         "client_secret": ACME_SECRET,
-        "redirect_uri": REDIRECT,
+        "redirect_uri": ACME_REDIRECT,
         "code": code,
         **(extra or {}),
         **overrides,
@@ -169,7 +166,7 @@ def test_json_body_is_refused(client: httpx.Client, srv: Served) -> None:
             "grant_type": "authorization_code",
             "client_id": ACME_CLIENT,
             "client_secret": ACME_SECRET,
-            "redirect_uri": REDIRECT,
+            "redirect_uri": ACME_REDIRECT,
             "code": grant(srv),
         },
     )
@@ -183,7 +180,7 @@ def test_parameters_in_the_query_string(client: httpx.Client, srv: Served) -> No
             "grant_type": "authorization_code",
             "client_id": ACME_CLIENT,
             "client_secret": ACME_SECRET,
-            "redirect_uri": REDIRECT,
+            "redirect_uri": ACME_REDIRECT,
             "code": grant(srv),
         },
     )
@@ -245,7 +242,7 @@ def test_client_credentials_with_soid(client: httpx.Client) -> None:
         "client_id": ACME_CLIENT,
         "client_secret": ACME_SECRET,
         "scope": "ZohoCRM.modules.ALL",
-        "soid": "ZohoCRM.412463000000000001",
+        "soid": ACME_SOID,
     }
     body = client.post("/oauth/v2/token", data=fields).json()
     assert "refresh_token" not in body

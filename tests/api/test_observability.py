@@ -18,7 +18,7 @@ import pytest
 from emailshare.api.logs import JsonFormatter
 from emailshare.storage.db import StoreUnavailable
 from emailshare.testing import InProcess, ServerProcess, start_server
-from tests.builders import auth, one_client_per_worker
+from tests.builders import ACME_CLIENT, ACME_ID, ACME_SECRET, auth, one_client_per_worker
 from tests.conftest import ACME_FIXTURE, db_url_for
 
 # docs/testing.md: always on a real socket. What a real server writes to its log, and metrics
@@ -28,9 +28,6 @@ pytestmark = pytest.mark.socket
 ADMIN_KEY = "observability-admin-key"
 ADMIN = {"X-Emailshare-Admin-Key": ADMIN_KEY}
 WILL = "1000.0000000000000000000000000000a001.00000000000000000000000000000001"
-ACME_ID = "412463000000000001"
-ACME_CLIENT = "1000.ACMECLIENT0000000000000000000001"
-ACME_SECRET = "acme-client-secret"
 SEED = "/crm/v8/Accounts/3652397000001790004/__emails_sharing_details"
 DETAILS_ROUTE = "/crm/{version}/{module}/{record_id}/__emails_sharing_details"
 TOKEN = re.compile(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}")

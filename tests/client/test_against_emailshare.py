@@ -6,8 +6,8 @@ import pytest
 
 from emailshare.client import ActionResult, ShareFromUser, SharingDetails, ZohoAPIError
 from emailshare.testing import ServerProcess
+from tests.builders import ACME_ID
 from tests.client.conftest import (
-    ACME_ORG,
     ADA,
     BOYLE,
     BOYLE_ID,
@@ -53,7 +53,7 @@ def test_current_user_and_org(es: ServerProcess, make: Make) -> None:
         "active",
     )
     org = api.org()
-    assert (org.id, org.company_name, org.zgid) == (ACME_ORG, "Acme", ACME_ORG)
+    assert (org.id, org.company_name, org.zgid) == (ACME_ID, "Acme", ACME_ID)
     assert org.raw["primary_email"] == "will@acme.test"
 
 

@@ -8,9 +8,8 @@ import pytest
 
 from emailshare.client import Client, OAuthCredentials, OAuthError
 from emailshare.testing import ServerProcess
+from tests.builders import ACME_CLIENT, ACME_SECRET
 from tests.client.conftest import (
-    ACME_CLIENT,
-    ACME_SECRET,
     SEED_RECORD,
     WILL_EXPIRED,
     WILL_ID,

@@ -64,6 +64,7 @@ from emailshare.api import openapi
 from emailshare.api.app import create_app
 from emailshare.config import Settings
 from emailshare.testing import ServerProcess, start_server
+from tests.builders import ACME_CLIENT, ACME_SECRET, ACME_SOID
 from tests.conformance.checks import Finding, draw, validate
 from tests.conftest import ACME_FIXTURE
 
@@ -151,9 +152,6 @@ SHAREABLE = (
     ("Contacts", CONTACT),
     ("Projects", PROJECT),
 )
-ACME_CLIENT = "1000.ACMECLIENT0000000000000000000001"
-ACME_SECRET = "acme-client-secret"
-ACME_SOID = "ZohoCRM.412463000000000001"
 
 # Served routes this document leaves out on purpose.
 UNDOCUMENTED = {

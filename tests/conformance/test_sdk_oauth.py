@@ -40,6 +40,7 @@ import httpx
 import pytest
 
 from emailshare.testing import ServerProcess, start_server
+from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET
 from tests.conformance.test_node_sdk import NODE_DIR, node_with_sdk
 from tests.conformance.test_node_sdk import PROBE as NODE_PROBE
 from tests.conformance.test_python_sdks import PROBE as PY_PROBE
@@ -48,10 +49,7 @@ from tests.conftest import ACME_FIXTURE
 
 pytestmark = pytest.mark.sdk
 
-# The OAuth client of tests/data/acme.json, and Will Grandon (Acme).
-CLIENT_ID = "1000.ACMECLIENT0000000000000000000001"
-CLIENT_SECRET = "acme-client-secret"
-REDIRECT_URI = "http://localhost/callback"
+# Will Grandon (Acme, tests/data/acme.json; its OAuth client: tests.builders).
 WILL_ID = "412463000001213019"
 WILL_EMAIL = "will@acme.test"
 # What Will's demo token has: the module scope for the details call, users/org for the SDKs'
@@ -102,7 +100,7 @@ def grant_code(server: ServerProcess) -> str:
         "--db",
         server.db_url,
         "--client",
-        CLIENT_ID,
+        ACME_CLIENT,
         "--user",
         WILL_ID,
         *scope_args,
@@ -122,9 +120,9 @@ def exchange_code(server: ServerProcess) -> dict[str, Any]:
         timeout=10,
         data={
             "grant_type": "authorization_code",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "redirect_uri": REDIRECT_URI,
+            "client_id": ACME_CLIENT,
+            "client_secret": ACME_SECRET,
+            "redirect_uri": ACME_REDIRECT,
             "code": grant_code(server),
         },
     )
@@ -220,16 +218,16 @@ def run_py_probe(
         "--sdk",
         str(sdk.major),
         "--client-id",
-        CLIENT_ID,
+        ACME_CLIENT,
         "--client-secret",
-        CLIENT_SECRET,
+        ACME_SECRET,
         "--module",
         "Accounts",
         "--record-id",
         ZYLKER_ACCOUNT,
     ]
     if grant is not None:
-        cmd += ["--grant-token", grant, "--redirect-url", REDIRECT_URI]
+        cmd += ["--grant-token", grant, "--redirect-url", ACME_REDIRECT]
     if refresh is not None:
         cmd += ["--refresh-token", refresh]
     if store is not None:
@@ -260,9 +258,9 @@ def run_node_probe(
         "Accounts",
         ZYLKER_ACCOUNT,
         "--client-id",
-        CLIENT_ID,
+        ACME_CLIENT,
         "--client-secret",
-        CLIENT_SECRET,
+        ACME_SECRET,
     ]
     if store is not None:
         cmd += ["--store", str(store)]

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from emailshare.testing import ServerProcess, start_server
+from tests.builders import ACME_CLIENT, ACME_ID, ACME_SECRET
 from tests.conftest import ACME_FIXTURE, acme, db_url_for
 from tests.hostile.rawhttp import TOKENS
 
@@ -25,7 +26,7 @@ from tests.hostile.rawhttp import TOKENS
 # it must.
 pytestmark = pytest.mark.socket
 
-ACME_ORG, GLOBEX_ORG = "412463000000000001", "512463000000000001"
+GLOBEX_ORG = "512463000000000001"
 ACME_RECORDS = {
     "3652397000001790004": "Accounts",
     "3652397000001790010": "Leads",
@@ -155,7 +156,7 @@ def test_module_case_and_number_ids_do_not_reach_other_orgs(client: httpx.Client
 
 @pytest.mark.parametrize("who", [*ACME_ACTIVE, "gina"])
 def test_users_and_org_show_only_the_callers_org(client: httpx.Client, who: str) -> None:
-    org = GLOBEX_ORG if who == "gina" else ACME_ORG
+    org = GLOBEX_ORG if who == "gina" else ACME_ID
     doc = acme()
     members = {
         u["id"] for o in doc["orgs"] if o["id"] == org for u in o["users"]
@@ -255,15 +256,15 @@ def test_fresh_tokens_of_inactive_users_are_refused(
         srv.db_url,
         "grant",
         "--client",
-        "1000.ACMECLIENT0000000000000000000001",
+        ACME_CLIENT,
         "--user",
         ian,
         "--scope",
         scope,
     )
     form = {
-        "client_id": "1000.ACMECLIENT0000000000000000000001",
-        "client_secret": "acme-client-secret",
+        "client_id": ACME_CLIENT,
+        "client_secret": ACME_SECRET,
     }
     issued = client.post(
         "/oauth/v2/token",

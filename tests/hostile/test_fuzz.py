@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from emailshare.api import limits
 from emailshare.testing import ServerProcess
+from tests.builders import ACME_CLIENT, ACME_SECRET, ACME_SOID
 from tests.hostile import rawhttp as rh
 from tests.hostile.fuzzing import FUZZ
 from tests.hostile.rawhttp import TOKENS
@@ -373,13 +374,13 @@ form_fields = st.fixed_dictionaries(
             st.sampled_from(["authorization_code", "refresh_token", "client_credentials"]),
             form_text,
         ),
-        "client_id": st.one_of(st.just("1000.ACMECLIENT0000000000000000000001"), form_text),
-        "client_secret": st.one_of(st.just("acme-client-secret"), form_text),
+        "client_id": st.one_of(st.just(ACME_CLIENT), form_text),
+        "client_secret": st.one_of(st.just(ACME_SECRET), form_text),
         "code": form_text,
         "refresh_token": form_text,
         "redirect_uri": form_text,
         "scope": form_text,
-        "soid": st.one_of(st.just("ZohoCRM.412463000000000001"), form_text),
+        "soid": st.one_of(st.just(ACME_SOID), form_text),
         "token": form_text,
     },
 )
@@ -447,10 +448,10 @@ NUL_FIELDS = [
     {"grant_type": "refresh_token", "client_id": "1000.\x00", "client_secret": "x"},
     {
         "grant_type": "client_credentials",
-        "client_id": "1000.ACMECLIENT0000000000000000000001",
-        "client_secret": "acme-client-secret",
+        "client_id": ACME_CLIENT,
+        "client_secret": ACME_SECRET,
         "scope": "ZohoCRM.modules.ALL\x00",
-        "soid": "ZohoCRM.412463000000000001",
+        "soid": ACME_SOID,
     },
 ]
 

@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 
 from emailshare.config import Settings
 from emailshare.testing import InProcess
+from tests.builders import ACME_CLIENT, ACME_SECRET
 from tests.conftest import ACME_FIXTURE, db_url_for
 
 KEY = "fuzz-params-admin-key"
 ADMIN = {"X-Emailshare-Admin-Key": KEY}
-CLIENT, SECRET = "1000.ACMECLIENT0000000000000000000001", "acme-client-secret"
 _LONG = int(os.environ.get("EMAILSHARE_FUZZ_EXAMPLES", "0"))
 CASES = settings(
     max_examples=_LONG or 200,
@@ -136,7 +136,7 @@ def test_emails(app: InProcess, record: str, q: dict[str, str]) -> None:
     extra=params(["code", "refresh_token", "scope", "redirect_uri"]),
 )
 def test_token_endpoint(app: InProcess, soid: str, grant: str, extra: dict[str, str]) -> None:
-    form = {"grant_type": grant, "client_id": CLIENT, "client_secret": SECRET}
+    form = {"grant_type": grant, "client_id": ACME_CLIENT, "client_secret": ACME_SECRET}
     form |= {"soid": f"ZohoCRM.{soid}", "scope": "ZohoCRM.modules.ALL"} | extra
     r = app.client.post("/oauth/v2/token", data=form)
     no_5xx(r)

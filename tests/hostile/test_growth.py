@@ -23,11 +23,10 @@ from emailshare.service import oauth
 from emailshare.storage import oauth as oauth_sql
 from emailshare.storage.db import connect
 from emailshare.testing import InProcess
+from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET
 from tests.conftest import ACME_FIXTURE, db_url_for
 
-CLIENT, SECRET = "1000.ACMECLIENT0000000000000000000001", "acme-client-secret"
-REDIRECT = "http://localhost/callback"
-ACME_ORG, WILL = 412463000000000001, 412463000001213019
+ACME_ID, WILL = 412463000000000001, 412463000001213019
 SCOPE = "ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ"
 #: Calls per way of growing; 3000 reproduces the finding as filed (EMAILSHARE_GROWTH_CALLS).
 CALLS = int(os.environ.get("EMAILSHARE_GROWTH_CALLS", "100"))
@@ -75,7 +74,9 @@ def tokens(db_url: str) -> int:
 
 
 def post_token(c: httpx.Client, **fields: str) -> dict[str, str]:
-    r = c.post("/oauth/v2/token", data={"client_id": CLIENT, "client_secret": SECRET, **fields})
+    r = c.post(
+        "/oauth/v2/token", data={"client_id": ACME_CLIENT, "client_secret": ACME_SECRET, **fields}
+    )
     assert r.status_code == 200, r.text
     body: dict[str, str] = r.json()
     assert "error" not in body, body
@@ -83,7 +84,7 @@ def post_token(c: httpx.Client, **fields: str) -> dict[str, str]:
 
 
 def client_credentials(c: httpx.Client) -> dict[str, str]:
-    return post_token(c, grant_type="client_credentials", scope=SCOPE, soid=f"ZohoCRM.{ACME_ORG}")
+    return post_token(c, grant_type="client_credentials", scope=SCOPE, soid=f"ZohoCRM.{ACME_ID}")
 
 
 def issue_codes(db_url: str, n: int, issued_at: int) -> list[str]:
@@ -92,7 +93,7 @@ def issue_codes(db_url: str, n: int, issued_at: int) -> list[str]:
     async def run() -> list[str]:
         async with bootstrap.open_store(db_url) as store:
             return [
-                await oauth.issue_grant(store, CLIENT, WILL, SCOPE.split(","), issued_at)
+                await oauth.issue_grant(store, ACME_CLIENT, WILL, SCOPE.split(","), issued_at)
                 for _ in range(n)
             ]
 
@@ -103,7 +104,7 @@ def test_client_credentials_tokens_are_capped_per_client_and_org(app: InProcess)
     before = tokens(app.db_url)
     issued = [client_credentials(app.client)["access_token"] for _ in range(CALLS)]
     mine = "SELECT COUNT(*) FROM access_tokens WHERE client_id = ? AND refresh_hash IS NULL"
-    assert count(app.db_url, mine, (CLIENT,)) == oauth_sql.MAX_ACCESS_PER_CLIENT_ORG
+    assert count(app.db_url, mine, (ACME_CLIENT,)) == oauth_sql.MAX_ACCESS_PER_CLIENT_ORG
     assert tokens(app.db_url) <= before + oauth_sql.MAX_ACCESS_PER_CLIENT_ORG
     # The newest are the live ones; the oldest died.
     details = "/crm/v8/users?type=CurrentUser"
@@ -125,7 +126,7 @@ def test_expired_tokens_are_purged_by_later_writes(app: InProcess, clock: Clock)
 def test_refresh_born_tokens_stay_capped(app: InProcess, clock: Clock) -> None:
     (code,) = issue_codes(app.db_url, 1, int(clock.now))
     first = post_token(
-        app.client, grant_type="authorization_code", code=code, redirect_uri=REDIRECT
+        app.client, grant_type="authorization_code", code=code, redirect_uri=ACME_REDIRECT
     )
     for _ in range(CALLS):
         post_token(app.client, grant_type="refresh_token", refresh_token=first["refresh_token"])
@@ -138,7 +139,9 @@ def test_grants_stay_capped_exchanged_or_not(app: InProcess, clock: Clock) -> No
     n = max(40, CALLS // 10)
     for _ in range(n):
         (code,) = issue_codes(app.db_url, 1, now)
-        post_token(app.client, grant_type="authorization_code", code=code, redirect_uri=REDIRECT)
+        post_token(
+            app.client, grant_type="authorization_code", code=code, redirect_uri=ACME_REDIRECT
+        )
     refresh = count(app.db_url, "SELECT COUNT(*) FROM refresh_tokens")
     assert refresh == oauth_sql.MAX_REFRESH_PER_USER
     unused = issue_codes(app.db_url, n, now)
@@ -151,15 +154,15 @@ def test_grants_stay_capped_exchanged_or_not(app: InProcess, clock: Clock) -> No
         in app.client.post(
             "/oauth/v2/token",
             data={
-                "client_id": CLIENT,
-                "client_secret": SECRET,
+                "client_id": ACME_CLIENT,
+                "client_secret": ACME_SECRET,
                 "grant_type": "authorization_code",
                 "code": oldest,
-                "redirect_uri": REDIRECT,
+                "redirect_uri": ACME_REDIRECT,
             },
         ).json()
     )
-    post_token(app.client, grant_type="authorization_code", code=newest, redirect_uri=REDIRECT)
+    post_token(app.client, grant_type="authorization_code", code=newest, redirect_uri=ACME_REDIRECT)
     unused_left = count(app.db_url, "SELECT COUNT(*) FROM grant_codes")
     assert unused_left == oauth_sql.MAX_GRANT_CODES_PER_USER - 1
     clock.now += 3600  # past every code's life: the next token write purges them

@@ -20,17 +20,16 @@ import httpx
 import pytest
 import yaml
 
+from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET
 from tests.conftest import ACME_FIXTURE, Served, open_client, serve
 
 KEY = "loads-admin-key"
 ADMIN = {"X-Emailshare-Admin-Key": KEY}
-ACME_CLIENT = "1000.ACMECLIENT0000000000000000000001"
 WILL = "412463000001213019"
 SCOPE = "ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ"
 WILL_FIXED = "1000.0000000000000000000000000000a001.00000000000000000000000000000001"
 ACME_RECORD = "/crm/v8/Accounts/3652397000001790004/__emails_sharing_details"
 REDIRECT = "http://shared.test/cb"
-ACME_REDIRECT = "http://localhost/callback"
 
 
 def cli(srv: Served, *args: str) -> str:
@@ -131,7 +130,7 @@ def test_a_fixture_naming_a_client_made_by_client_add_is_refused_and_changes_not
 def test_a_fixture_naming_another_orgs_client_is_refused_and_changes_nothing(
     srv: Served, c: httpx.Client
 ) -> None:
-    acme = (ACME_CLIENT, "acme-client-secret")
+    acme = (ACME_CLIENT, ACME_SECRET)
     will = token_through(c, srv, acme, WILL, ACME_REDIRECT)
     r = c.post("/__emailshare/load", json=intruder(ACME_CLIENT), headers=ADMIN)
     assert r.status_code == 400, r.text

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET
 from tests.conftest import ACME_FIXTURE, Served, open_client, serve
 
-ACME_CLIENT, ACME_SECRET = "1000.ACMECLIENT0000000000000000000001", "acme-client-secret"
-ACME_REDIRECT = "http://localhost/callback"
 OTHER_REDIRECT = "http://other.test/cb"
 WILL, GINA = "412463000001213019", "512463000000000101"
 SCOPE = "ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ"

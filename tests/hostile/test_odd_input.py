@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from emailshare.domain.numbers import MAX_INT64, parse_id, parse_int
 from emailshare.startup import Exit
+from tests.builders import ACME_CLIENT, ACME_SECRET
 from tests.conftest import ACME_FIXTURE, Served, db_url_for, serve
 
 KEY = "odd-input-admin-key"
-CLIENT, SECRET = "1000.ACMECLIENT0000000000000000000001", "acme-client-secret"
 ODD_INTEGERS = [
     "9223372036854775808",  # 2**63: over a signed 64-bit BIGINT
     "18446744073709551616",
@@ -63,8 +63,8 @@ def test_client_credentials_with_an_org_id_out_of_range_is_invalid_client(
         "/oauth/v2/token",
         data={
             "grant_type": "client_credentials",
-            "client_id": CLIENT,
-            "client_secret": SECRET,
+            "client_id": ACME_CLIENT,
+            "client_secret": ACME_SECRET,
             "scope": "ZohoCRM.modules.ALL",
             "soid": f"ZohoCRM.{org}",
         },

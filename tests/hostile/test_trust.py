@@ -20,17 +20,17 @@ from emailshare import cli, options
 from emailshare.domain import tokens
 from emailshare.domain.numbers import MAX_INT64
 from emailshare.storage.db import connect
+from tests.builders import ACME_CLIENT, ACME_ID, ACME_SECRET
 from tests.conftest import acme, db_url_for, serve
 
 KEY = "trust-admin-key"
 ADMIN = {"X-Emailshare-Admin-Key": KEY}
-CLIENT, SECRET = "1000.ACMECLIENT0000000000000000000001", "acme-client-secret"
-ACME_ORG, WILL, CARLA = "412463000000000001", "412463000001213019", "412463000000500001"
+WILL, CARLA = "412463000001213019", "412463000000500001"
 CC = {
     "grant_type": "client_credentials",
-    "client_id": CLIENT,
+    "client_id": ACME_CLIENT,
     "scope": "ZohoCRM.modules.ALL,ZohoCRM.users.READ",
-    "soid": f"ZohoCRM.{ACME_ORG}",
+    "soid": f"ZohoCRM.{ACME_ID}",
 }
 
 
@@ -54,7 +54,7 @@ def test_api_domain_is_not_the_host_header(request: pytest.FixtureRequest, tmp_p
     try:
         r = srv.client.post(
             "/oauth/v2/token",
-            data={**CC, "client_secret": SECRET},
+            data={**CC, "client_secret": ACME_SECRET},
             headers={"Host": "www.zohoapis.com"},
         )
         assert r.status_code == 200, r.text
@@ -70,7 +70,7 @@ def test_api_domain_is_the_public_url_when_given(
     try:
         r = srv.client.post(
             "/oauth/v2/token",
-            data={**CC, "client_secret": SECRET},
+            data={**CC, "client_secret": ACME_SECRET},
             headers={"Host": "www.zohoapis.com"},
         )
         assert r.json()["api_domain"] == "https://crm.example.test"
@@ -109,17 +109,17 @@ def test_client_secrets_are_stored_salted_and_slow(
     srv = serve(request, tmp_path, fixture=acme(), db_url=db_url)
     try:
         ((stored,),) = sql(
-            db_url, "SELECT secret_hash FROM oauth_clients WHERE client_id = ?", (CLIENT,)
+            db_url, "SELECT secret_hash FROM oauth_clients WHERE client_id = ?", (ACME_CLIENT,)
         )
         scheme, n, r, p, salt, key = stored.split("$")
         assert (scheme, int(n), int(r), int(p)) == ("scrypt", 2**14, 8, 1)
         assert len(bytes.fromhex(salt)) == 16
         assert len(bytes.fromhex(key)) == 32
-        assert tokens.token_hash(SECRET) not in stored
-        assert tokens.secret_hash(SECRET) != stored  # a fresh salt each time
-        ok = srv.client.post("/oauth/v2/token", data={**CC, "client_secret": SECRET}).json()
+        assert tokens.token_hash(ACME_SECRET) not in stored
+        assert tokens.secret_hash(ACME_SECRET) != stored  # a fresh salt each time
+        ok = srv.client.post("/oauth/v2/token", data={**CC, "client_secret": ACME_SECRET}).json()
         assert "access_token" in ok
-        bad = srv.client.post("/oauth/v2/token", data={**CC, "client_secret": SECRET + "x"})
+        bad = srv.client.post("/oauth/v2/token", data={**CC, "client_secret": ACME_SECRET + "x"})
         assert bad.json() == {"error": "invalid_client_secret"}
     finally:
         srv.stop()
@@ -131,20 +131,22 @@ def test_a_legacy_sha256_secret_still_verifies_and_is_rehashed(
     db_url = db_url_for(tmp_path)
     srv = serve(request, tmp_path, fixture=acme(), db_url=db_url)
     try:
-        legacy = tokens.token_hash(SECRET)  # the form stores made before migration 0012 hold
+        legacy = tokens.token_hash(ACME_SECRET)  # the form stores made before migration 0012 hold
         sql(
-            db_url, "UPDATE oauth_clients SET secret_hash = ? WHERE client_id = ?", (legacy, CLIENT)
+            db_url,
+            "UPDATE oauth_clients SET secret_hash = ? WHERE client_id = ?",
+            (legacy, ACME_CLIENT),
         )
         bad = srv.client.post("/oauth/v2/token", data={**CC, "client_secret": "guess"})
         assert bad.json() == {"error": "invalid_client_secret"}
         assert sql(db_url, "SELECT secret_hash FROM oauth_clients")[0][0] == legacy
-        ok = srv.client.post("/oauth/v2/token", data={**CC, "client_secret": SECRET}).json()
+        ok = srv.client.post("/oauth/v2/token", data={**CC, "client_secret": ACME_SECRET}).json()
         assert "access_token" in ok
         ((stored,),) = sql(
-            db_url, "SELECT secret_hash FROM oauth_clients WHERE client_id = ?", (CLIENT,)
+            db_url, "SELECT secret_hash FROM oauth_clients WHERE client_id = ?", (ACME_CLIENT,)
         )
         assert stored.startswith("scrypt$")
-        assert tokens.secret_matches(stored, SECRET)
+        assert tokens.secret_matches(stored, ACME_SECRET)
     finally:
         srv.stop()
 

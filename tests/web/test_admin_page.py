@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from emailshare.testing import ServerProcess, start_server
+from tests.builders import ACME_ID
 from tests.conftest import ACME_FIXTURE, db_url_for
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,7 +34,6 @@ CHROMIUM_ARGS = [
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "explain-screenshot.png"
 
 KEY = "admin-page-test-key"
-ACME_ID = "412463000000000001"
 GLOBEX_ID = "512463000000000001"
 WILL = "412463000001213019"
 PAT = "412463000000500006"

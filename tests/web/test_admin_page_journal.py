@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from emailshare.testing import ServerProcess, start_server
+from tests.builders import ACME_ID
 from tests.conftest import ACME_FIXTURE, db_url_for
 from tests.web.test_admin_page import (  # noqa: F401 - browser: the shared Chromium fixture
-    ACME_ID,
     LEAD_BY_CARLA,
     WILL,
     WILL_TOKEN,
