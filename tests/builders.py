@@ -123,26 +123,25 @@ ACME_REDIRECT = "http://localhost/callback"
 def grant_code(
     db_url: str, user: str, scopes: str = "ZohoCRM.modules.ALL", client: str = ACME_CLIENT
 ) -> str:
-    """A grant code from ``emailshare grant`` (a real command, on the server's store)."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "emailshare",
-            "grant",
-            "--db",
-            db_url,
-            "--client",
-            client,
-            "--user",
-            user,
-            "--scope",
-            scopes,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    """A single-use grant code (valid 120 s) from ``emailshare grant`` (a real command, on the
+    server's store); ``scopes`` comma-separated."""
+    cmd = [sys.executable, "-m", "emailshare", "grant", "--db", db_url]
+    cmd += ["--client", client, "--user", user, "--scope", scopes]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    context = f"emailshare grant: rc={done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0, context
+    lines = done.stdout.split()
+    assert len(lines) == 1, context
+    return lines[0]
+
+
+def cli_token(db_url: str, user: str, scopes: str = "ZohoCRM.modules.ALL", *more: str) -> str:
+    """An access token from ``emailshare token`` (a real command, on the server's store);
+    ``more`` are further flags (``--expires-in``, ``--org``)."""
+    cmd = [sys.executable, "-m", "emailshare", "token", "--db", db_url]
+    cmd += ["--user", user, "--scope", scopes, *more]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, f"emailshare token: rc={done.returncode}\n{done.stderr}"
     return done.stdout.strip()
 
 

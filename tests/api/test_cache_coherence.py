@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from emailshare.testing import ServerProcess, start_server
-from tests.builders import auth, oauth_tokens
+from tests.builders import auth, cli_token, oauth_tokens
 from tests.conftest import ACME_FIXTURE, acme, db_url_for
 
 # docs/testing.md: always on a real socket. Two workers and writes by other processes: the caches
@@ -96,25 +96,7 @@ def test_revoked_token_is_refused_at_once_by_every_worker(srv: ServerProcess) ->
 
 
 def test_a_cached_answer_dies_with_its_token(srv: ServerProcess) -> None:
-    token = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "emailshare",
-            "token",
-            "--db",
-            srv.db_url,
-            "--user",
-            "412463000000500001",
-            "--scope",
-            "ZohoCRM.modules.ALL",
-            "--expires-in",
-            "3",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    token = cli_token(srv.db_url, "412463000000500001", "ZohoCRM.modules.ALL", "--expires-in", "3")
     born = time.time()
     with httpx.Client(base_url=srv.url, timeout=10) as c:
         for _ in range(6):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.builders import auth
+from tests.builders import auth, cli_token
 from tests.conftest import ACME_FIXTURE, Served, open_client, serve
 
 ADA = "1000.0000000000000000000000000000a003.00000000000000000000000000000003"
@@ -185,23 +183,7 @@ def test_scope_needed_to_share(client: httpx.Client, srv: Served) -> None:
         ("ZohoCRM.modules.contacts.ALL", 401),
         ("ZohoCRM.modules.READ", 401),
     ]:
-        token = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "emailshare",
-                "token",
-                "--db",
-                srv.db_url,
-                "--user",
-                CARLA_ID,
-                "--scope",
-                scope,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        token = cli_token(srv.db_url, CARLA_ID, scope)
         r = share(client, token, "Leads", PAT_LEAD)
         assert r.status_code == status, (scope, r.text)
         if status == 200:

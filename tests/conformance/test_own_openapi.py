@@ -41,8 +41,6 @@ import functools
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -64,7 +62,7 @@ from emailshare.api import openapi
 from emailshare.api.app import create_app
 from emailshare.config import Settings
 from emailshare.testing import ServerProcess, start_server
-from tests.builders import ACME_CLIENT, ACME_SECRET, ACME_SOID
+from tests.builders import ACME_CLIENT, ACME_SECRET, ACME_SOID, grant_code
 from tests.conformance.checks import Finding, draw, validate
 from tests.conftest import ACME_FIXTURE
 
@@ -1302,31 +1300,6 @@ def test_wrong_methods(oas_server: ServerProcess, path: str, method: str) -> Non
     assert not errors, errors
 
 
-def grant_code(server: ServerProcess) -> str:
-    """A fresh grant code of Acme's client for Will (``emailshare grant``), valid 120 s."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "emailshare",
-            "grant",
-            "--db",
-            server.db_url,
-            "--client",
-            ACME_CLIENT,
-            "--user",
-            WILL_ID,
-            "--scope",
-            "ZohoCRM.modules.ALL",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return done.stdout.strip()
-
-
 def restore(server: ServerProcess) -> None:
     """Empty the store and load tests/data/acme.json again, through the admin API."""
     for path, data in (("reset", b""), ("load", ACME_FIXTURE.read_bytes())):
@@ -1350,7 +1323,7 @@ def test_own_openapi_conformance(
     count = examples_per_operation()
     start = time.monotonic()
     try:
-        context = {"grant_code": grant_code(oas_server)}
+        context = {"grant_code": grant_code(oas_server.db_url, WILL_ID)}
         exchanges, missed, figures = run_all(oas_server.url, served_document, count, context)
     finally:
         restore(oas_server)  # the cases end with a reset: other tests find the fixture again

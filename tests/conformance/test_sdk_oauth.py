@@ -30,7 +30,6 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +39,7 @@ import httpx
 import pytest
 
 from emailshare.testing import ServerProcess, start_server
-from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET
+from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET, grant_code
 from tests.conformance.test_node_sdk import NODE_DIR, node_with_sdk
 from tests.conformance.test_node_sdk import PROBE as NODE_PROBE
 from tests.conformance.test_python_sdks import PROBE as PY_PROBE
@@ -89,28 +88,9 @@ def py_sdk(request: pytest.FixtureRequest) -> Sdk:
 # --- the server side: grant codes (CLI), exchange and revoke (HTTP) ---------------------------
 
 
-def grant_code(server: ServerProcess) -> str:
-    """A fresh single-use grant code for Will (valid 120 s), printed by ``emailshare grant``."""
-    scope_args = [arg for scope in SCOPES for arg in ("--scope", scope)]
-    cmd = [
-        sys.executable,
-        "-m",
-        "emailshare",
-        "grant",
-        "--db",
-        server.db_url,
-        "--client",
-        ACME_CLIENT,
-        "--user",
-        WILL_ID,
-        *scope_args,
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    context = f"emailshare grant: rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    assert proc.returncode == 0, context
-    lines = proc.stdout.split()
-    assert len(lines) == 1, context
-    return lines[0]
+def will_code(server: ServerProcess) -> str:
+    """A fresh single-use grant code for Will of ``SCOPES`` (valid 120 s)."""
+    return grant_code(server.db_url, WILL_ID, ",".join(SCOPES))
 
 
 def exchange_code(server: ServerProcess) -> dict[str, Any]:
@@ -123,7 +103,7 @@ def exchange_code(server: ServerProcess) -> dict[str, Any]:
             "client_id": ACME_CLIENT,
             "client_secret": ACME_SECRET,
             "redirect_uri": ACME_REDIRECT,
-            "code": grant_code(server),
+            "code": will_code(server),
         },
     )
     assert r.status_code == 200, r.text
@@ -330,7 +310,7 @@ def test_python_grant_token_flow(
     code at our endpoint, names the token via users/org, and reads the seed answer."""
     require_venv(py_sdk)
     server: ServerProcess = request.getfixturevalue("oauth_server")
-    code = grant_code(server)
+    code = will_code(server)
     before = time.time()
     result = run_py_probe(request, py_sdk, grant=code, store=tmp_path)
     after = time.time()
@@ -359,7 +339,7 @@ def test_python_reused_grant_code_is_invalid_code(
     """A code is single use: the same code in a fresh SDK (empty token store) must make the
     SDK post it again, and our endpoint's invalid_code stops it before any API call."""
     require_venv(py_sdk)
-    code = grant_code(request.getfixturevalue("oauth_server"))
+    code = will_code(request.getfixturevalue("oauth_server"))
     assert_py_seed(run_py_probe(request, py_sdk, grant=code))
     assert_py_invalid_code(run_py_probe(request, py_sdk, grant=code))
 
@@ -372,7 +352,7 @@ def test_python_grant_then_refresh_then_revoke(
     is revoked, its next refresh gets invalid_code."""
     require_venv(py_sdk)
     server: ServerProcess = request.getfixturevalue("oauth_server")
-    code = grant_code(server)
+    code = will_code(server)
     first = run_py_probe(request, py_sdk, grant=code, store=tmp_path)
     assert_py_seed(first)
     refresh_token = first["token"]["refresh_token"]
