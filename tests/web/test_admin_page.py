@@ -8,6 +8,7 @@ explain view is saved to ``docs/explain-screenshot.png``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,16 +67,26 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture
-def page(browser: Browser, admin_server: ServerProcess) -> Iterator[Page]:
+@contextlib.contextmanager
+def admin_page(browser: Browser, url: str, key: str | None = None) -> Iterator[Page]:
+    """The admin page of the server at ``url`` in a fresh browser context, connected with
+    ``key`` when one is given; on the way out, no JavaScript error may have happened on it."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    opened.goto(f"{admin_server.url}/__emailshare/ui/")
+    opened.goto(f"{url}/__emailshare/ui/")
+    if key is not None:
+        connect(opened, key)
     yield opened
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, admin_server: ServerProcess) -> Iterator[Page]:
+    with admin_page(browser, admin_server.url) as opened:
+        yield opened
 
 
 def connect(page: Page, key: str = KEY) -> None:

@@ -12,7 +12,10 @@ from playwright.sync_api import Browser, Page, expect
 from emailshare.testing import ServerProcess, start_server
 from tests.api.emails_fixture import EMAILS_FIXTURE, ORG_ID, USERS
 from tests.conftest import db_url_for
-from tests.web.test_admin_page import browser  # noqa: F401 - the shared Chromium fixture
+from tests.web.test_admin_page import (  # noqa: F401 - browser: the shared Chromium fixture
+    admin_page,
+    browser,
+)
 
 KEY = "admin-page-emails-key"
 LEAD = "900000000000002001"
@@ -28,17 +31,9 @@ def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 
 @pytest.fixture
 def page(browser: Browser, admin_server: ServerProcess) -> Iterator[Page]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    opened.goto(f"{admin_server.url}/__emailshare/ui/")
-    opened.fill("#key", KEY)
-    opened.click("#connect")
-    opened.click(f"button.org[data-org-id='{ORG_ID}']")
-    yield opened
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    with admin_page(browser, admin_server.url, KEY) as opened:
+        opened.click(f"button.org[data-org-id='{ORG_ID}']")
+        yield opened
 
 
 def test_the_emails_view_says_why_each_email_is_listed_or_not(page: Page) -> None:

@@ -17,6 +17,7 @@ from tests.web.test_admin_page import (  # noqa: F401 - browser: the shared Chro
     LEAD_BY_CARLA,
     WILL,
     WILL_TOKEN,
+    admin_page,
     browser,
 )
 
@@ -36,17 +37,9 @@ def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 @pytest.fixture
 def page(browser: Browser, admin_server: ServerProcess) -> Iterator[Page]:  # noqa: F811
     admin_server.clear_requests()
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    opened.goto(f"{admin_server.url}/__emailshare/ui/")
-    opened.fill("#key", KEY)
-    opened.click("#connect")
-    expect(opened.locator("#requests-count")).to_contain_text("0 shown")
-    yield opened
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    with admin_page(browser, admin_server.url, KEY) as opened:
+        expect(opened.locator("#requests-count")).to_contain_text("0 shown")
+        yield opened
 
 
 def test_the_list_refreshes_and_a_row_opens_to_the_whole_exchange(

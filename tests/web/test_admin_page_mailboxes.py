@@ -20,7 +20,10 @@ from emailshare.testing import ServerProcess, load_fixture, start_server
 from tests.conftest import db_url_for
 from tests.dovecot import Dovecot
 from tests.mail.conftest import DORA, ORG, PASSWORDS, WILL, Env, org_doc
-from tests.web.test_admin_page import browser  # noqa: F401 - the shared Chromium fixture
+from tests.web.test_admin_page import (  # noqa: F401 - browser: the shared Chromium fixture
+    admin_page,
+    browser,
+)
 
 KEY = "admin-page-mailboxes-key"
 WRONG = "not-Doras-pw-91d3"
@@ -63,16 +66,8 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPro
 
 @pytest.fixture
 def page(browser: Browser, synced: tuple[ServerProcess, Env]) -> Iterator[Page]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    opened.goto(f"{synced[0].url}/__emailshare/ui/")
-    opened.fill("#key", KEY)
-    opened.click("#connect")
-    yield opened
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    with admin_page(browser, synced[0].url, KEY) as opened:
+        yield opened
 
 
 def test_each_mailbox_shows_its_server_and_sync_state(
