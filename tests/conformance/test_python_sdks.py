@@ -170,7 +170,13 @@ def run_probe(
         "--sdk",
         str(sdk.major),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO)
+    return probe_answer(cmd, server)
+
+
+def probe_answer(cmd: list[str], server: ServerProcess) -> dict[str, Any]:
+    """The one JSON line a Python SDK probe (``cmd``) prints; a failure says the probe's and
+    the server's output."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     if proc.returncode != 0 or len(lines) != 1:
         pytest.fail(

@@ -43,7 +43,7 @@ from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET, grant_code
 from tests.conformance.test_node_sdk import NODE_DIR, node_with_sdk
 from tests.conformance.test_node_sdk import PROBE as NODE_PROBE
 from tests.conformance.test_python_sdks import PROBE as PY_PROBE
-from tests.conformance.test_python_sdks import REPO, SDK_MAJORS, Sdk, require_venv
+from tests.conformance.test_python_sdks import REPO, SDK_MAJORS, Sdk, probe_answer, require_venv
 from tests.conftest import ACME_FIXTURE
 
 pytestmark = pytest.mark.sdk
@@ -212,16 +212,7 @@ def run_py_probe(
         cmd += ["--refresh-token", refresh]
     if store is not None:
         cmd += ["--store", str(store)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    if proc.returncode != 0 or len(lines) != 1:
-        pytest.fail(
-            f"probe failed (rc={proc.returncode}): {' '.join(cmd)}\n"
-            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-4000:]}\n"
-            f"server log:\n{server.log()[-4000:]}"
-        )
-    result: dict[str, Any] = json.loads(lines[0])
-    return result
+    return probe_answer(cmd, server)
 
 
 def run_node_probe(
