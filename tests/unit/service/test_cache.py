@@ -168,6 +168,8 @@ async def test_per_org_loads_each_org_once_and_forgets_one_org_only() -> None:
     await bounded.get(1)
     await bounded.get(2)
     assert len(bounded) == 1
+
+
 def _put_cost(cache: BoundedCache[str, bytes], capacity: int, puts: int) -> float:
     """CPU seconds per put into ``cache`` once it is full and has evicted ``capacity // 2``
     entries (the best of three batches of ``puts``)."""
