@@ -86,3 +86,26 @@ async def test_every_emails_statement_starts_from_the_record(store: Store) -> No
         scans = [p for p in plan if p.startswith("SCAN ") and p.split()[1] in {"e", "t", "u"}]
         by_org = [p for p in plan if _ORG_ONLY.search(p)]
         assert (scans, by_org) == ([], []), f"{plan}\n{sql}"
+
+
+async def test_a_thread_s_attachments_are_one_probe_of_the_emails_that_have_any(
+    store: Store,
+) -> None:
+    """has_thread_attachment searches only the emails with attachments (migration 0015): the
+    index of every email by thread read each email of the thread from the table."""
+    recording = Recording(store)
+    emails = EmailStore(recording)  # type: ignore[arg-type]  # a Database that records
+    kinds = frozenset({EmailKind.SENT, EmailKind.SCHEDULED})
+    for record_id, module in _records():
+        basis = rules.association_basis(module)
+        selection = Selection(record_id, basis, kinds, (record_id,), rules.MailboxScope(True, None))
+        await emails.candidates(ORG, selection, None, 11, Hidden())
+        await emails.opened(ORG, "m1bob", basis, record_id)
+    threads = set()
+    for sql, params in recording.statements:
+        for row in await store.db.fetchall("EXPLAIN QUERY PLAN " + sql, params):
+            if str(row[3]).startswith("SEARCH t "):
+                threads.add(str(row[3]))
+    assert threads == {
+        "SEARCH t USING INDEX emails_thread_attachments (org_id=? AND owner_id=? AND thread_id=?)"
+    }
