@@ -18,6 +18,7 @@ from emailshare.api import (
     admin,
     admin_journal,
     emails,
+    emails_fast,
     errors,
     hotpath,
     journal,
@@ -152,10 +153,16 @@ def outer_middleware(settings: Settings, reraise: bool = False) -> list[Middlewa
 
 
 def middleware(settings: Settings) -> list[Middleware]:
-    """Inside the error boundary, outermost first: limits refuse early, then credits."""
+    """Inside the error boundary, outermost first: limits refuse early, then credits, then the
+    emails calls' plain GETs answered before routing (``api.emails_fast``)."""
+    fast = Middleware(emails_fast.EmailsFast)
     if settings.credits_per_day or settings.max_concurrent:  # every request is charged
-        return [Middleware(limits.Limits), Middleware(ratelimit.RateLimit, settings=settings)]
-    return [Middleware(limits.Limits)]
+        return [
+            Middleware(limits.Limits),
+            Middleware(ratelimit.RateLimit, settings=settings),
+            fast,
+        ]
+    return [Middleware(limits.Limits), fast]
 
 
 def create_app_from_env() -> Starlette:

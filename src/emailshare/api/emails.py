@@ -16,7 +16,7 @@ from emailshare.service.emails import EmailSources
 
 EMAILS_ROUTE = "/crm/{version}/{module}/{record_id}/Emails"
 EMAIL_ROUTE = "/crm/{version}/{module}/{record_id}/Emails/{message_id}"
-_MESSAGE_ID = re.compile(r"[A-Za-z0-9]{1,200}")
+MESSAGE_ID = re.compile(r"[A-Za-z0-9]{1,200}")
 
 
 def email_store(request: Request) -> EmailSources:
@@ -52,7 +52,7 @@ async def list_emails(request: Request) -> Response:
 async def open_email(request: Request) -> Response:
     """``GET /crm/{version}/{module}/{record_id}/Emails/{message_id}``."""
     message_id = request.path_params["message_id"]
-    if not _MESSAGE_ID.fullmatch(message_id):  # part of the path's shape (check 1)
+    if not MESSAGE_ID.fullmatch(message_id):  # part of the path's shape (check 1)
         raise InvalidUrlPattern()
     who, params = await _asked(request)
     opened = await emails.open_email(
