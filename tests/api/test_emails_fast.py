@@ -136,3 +136,13 @@ def test_a_failure_of_its_own_is_logged_counted_and_answered_by_the_full_path(
     assert warning["message"] == "emails fast path failed (RuntimeError); the full path answers"
     assert "RuntimeError: version read failed" in warning["trace"]
     assert not [line for line in lines if line["level"] == "error"]
+
+
+def test_a_request_over_a_limit_is_refused_as_before_routing(app: InProcess) -> None:
+    path = f"/crm/v8/Leads/{LEAD['id']}/Emails"
+    headers = {**auth(TOKENS["Bob"]), "X-Padding": "p" * 20_000}
+    fast = app.client.get(path, headers=headers)
+    routed = app.client.get(path + "?filter=routed", headers=headers)
+    assert fast.status_code == routed.status_code == 400
+    assert fast.content == routed.content
+    assert b"LIMIT_EXCEEDED" in fast.content

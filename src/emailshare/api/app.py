@@ -145,24 +145,20 @@ class App(Starlette):
 def outer_middleware(settings: Settings, reraise: bool = False) -> list[Middleware]:
     """Outside the error boundary: observability (request ids, metrics, logs, request log), and
     the hot path it asks first: details answers, cached or computed, sent unrouted (also with
-    the answer cache off; docs/performance.md). When credits or concurrency limits are on,
-    every request must be charged: no hot path."""
+    the answer cache off; docs/performance.md); inside it, the emails calls' plain GETs answered
+    unrouted (``api.emails_fast``). When credits or concurrency limits are on, every request
+    must be charged: neither."""
     charged = settings.credits_per_day or settings.max_concurrent
     fast = None if charged else hotpath.HotPath()
-    return [Middleware(observe.Observe, settings=settings, fast=fast, reraise=reraise)]
+    observing = Middleware(observe.Observe, settings=settings, fast=fast, reraise=reraise)
+    return [observing] if charged else [observing, Middleware(emails_fast.EmailsFast)]
 
 
 def middleware(settings: Settings) -> list[Middleware]:
-    """Inside the error boundary, outermost first: limits refuse early, then credits, then the
-    emails calls' plain GETs answered before routing (``api.emails_fast``)."""
-    fast = Middleware(emails_fast.EmailsFast)
+    """Inside the error boundary, outermost first: limits refuse early, then credits."""
     if settings.credits_per_day or settings.max_concurrent:  # every request is charged
-        return [
-            Middleware(limits.Limits),
-            Middleware(ratelimit.RateLimit, settings=settings),
-            fast,
-        ]
-    return [Middleware(limits.Limits), fast]
+        return [Middleware(limits.Limits), Middleware(ratelimit.RateLimit, settings=settings)]
+    return [Middleware(limits.Limits)]
 
 
 def create_app_from_env() -> Starlette:

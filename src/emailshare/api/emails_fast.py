@@ -3,14 +3,15 @@
 (``api.emails``) without Starlette's routing, request and response objects (docs/performance.md,
 "Emails list").
 
-A middleware inside Starlette's error boundary, after ``api.limits.Limits`` (a request over a
-limit is refused before it): the details' hot path (``api.hotpath``) is asked before it, by
-``api.observe.Observe``, which observes these answers like any other (request id, metrics under
-the route that would have answered, ``scope["route"]`` as the router sets it). Its answers are
-the handlers' byte for byte: the same use cases, the same wire functions, the same headers.
-Anything else goes on to the router, and so does every request whose answer is an error (a Zoho
-error, the store unavailable, anything unexpected): the full path computes it again and answers
-and reports it as always, so an error costs two runs and never differs.
+A middleware just inside ``api.observe.Observe``, outside Starlette's error boundary (as the
+details' hot path, ``api.hotpath``, which Observe asks before it): Observe observes these answers
+like any other (request id, metrics under the route that would have answered, ``scope["route"]``
+as the router sets it). Its answers are the handlers' byte for byte: the same use cases, the
+same wire functions, the same headers. Anything else goes on to Starlette, and so does every
+request a limit refuses (``api.limits.refusal``) or whose answer is an error (a Zoho error, the
+store unavailable, anything unexpected, which is logged and counted first): the full path
+computes it again and answers and reports it as always, so an error costs two runs and never
+differs. Off when credits or concurrency limits are on (``api.app.outer_middleware``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from emailshare.api import emails as handlers
 from emailshare.api import wire, wire_emails
 from emailshare.api.answers import DETAILS_VERSIONS
+from emailshare.api.limits import refusal
 from emailshare.api.metrics import METRICS_KEY
 from emailshare.domain.errors import StoreUnavailable, ZohoError
 from emailshare.service import emails
@@ -44,6 +46,8 @@ def target(scope: Scope) -> tuple[str, str, str | None] | None:
     if n not in (6, 7) or parts[5] != _SUFFIX or parts[0] or parts[1] != "crm":
         return None
     if parts[2] not in DETAILS_VERSIONS or not parts[3] or not parts[4]:
+        return None
+    if refusal(scope) is not None:
         return None
     if n == 6:
         # /crm/{version}/{module}/actions/Emails is the bulk actions' route, listed before.
