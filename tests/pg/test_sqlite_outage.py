@@ -42,8 +42,9 @@ def small_disk(megabytes: int) -> Iterator[Path]:
 def fill(disk: Path) -> None:
     """Write zeros to ``disk`` until it has no byte left, into the filler file made before the
     load began (making it then could itself fail: the server's own files may have taken the
-    last free bytes first, seen once under two suites at a time)."""
-    with (disk / "filler").open("ab") as out, contextlib.suppress(OSError):
+    last free bytes first, seen once under two suites at a time). Opening it may fail for want
+    of space too (seen once more under two suites): the disk is full then, as wanted."""
+    with contextlib.suppress(OSError), (disk / "filler").open("ab") as out:
         while True:
             out.write(b"\0" * 65536)
             out.flush()
