@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from emailshare.api.logs import JsonFormatter
-from emailshare.service.cache import Freshness
 from emailshare.testing import InProcess
+from tests.api.conftest import FailsOnce
 from tests.api.emails_fixture import EMAILS, EMAILS_FIXTURE, ORG, RECORDS, USERS
 from tests.api.test_observability import parse_exposition, value_of
 from tests.builders import auth
@@ -105,7 +105,9 @@ def test_answers_are_counted_under_the_route_that_would_have_answered(app: InPro
 
 
 def test_a_failure_of_its_own_is_logged_counted_and_answered_by_the_full_path(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    version_read_fails_once: FailsOnce,
 ) -> None:
     monkeypatch.setattr(logging.getLogger("emailshare"), "propagate", True)
     caplog.set_level(logging.INFO, logger="emailshare")
@@ -113,20 +115,12 @@ def test_a_failure_of_its_own_is_logged_counted_and_answered_by_the_full_path(
     with InProcess(fixture=EMAILS_FIXTURE) as served:
         computed = served.client.get(path, headers=auth(TOKENS["Bob"]))
         assert computed.status_code == 200
-        read_version = Freshness.check
-        calls = 0
-
-        async def fails_once(self: Freshness) -> int:
-            nonlocal calls
-            calls += 1
-            if calls == 1:
-                raise RuntimeError("version read failed")
-            return await read_version(self)
-
-        monkeypatch.setattr(Freshness, "check", fails_once)
+        version_read_fails_once.arm()
         r = served.client.get(path, headers={**auth(TOKENS["Bob"]), "X-Request-Id": "fast-broken"})
         assert (r.status_code, r.content) == (200, computed.content)
-        assert calls == 2  # the fast path's read failed; the handler's answered
+        assert (
+            version_read_fails_once.calls == 2
+        )  # the fast path's read failed; the handler's answered
         samples = parse_exposition(served.client.get("/metrics").text)
     assert value_of(samples, "emailshare_hot_path_errors_total") == 1
     assert value_of(samples, "emailshare_requests_total", route=LIST_ROUTE, status="200") == 2

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from emailshare.api.logs import JsonFormatter
-from emailshare.service.cache import Freshness
 from emailshare.testing import InProcess
+from tests.api.conftest import FailsOnce
 from tests.api.test_observability import parse_exposition, value_of
 from tests.builders import auth
 from tests.conftest import ACME_FIXTURE, Served, open_client, serve
@@ -123,7 +123,9 @@ def test_a_computed_answer_is_the_handlers_byte_for_byte(
 
 
 def test_a_failing_lookup_is_logged_counted_and_answered_by_the_full_path(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    version_read_fails_once: FailsOnce,
 ) -> None:
     # In this process, so that the store's version read can be made to fail once, as a driver
     # bug would: the hot path's lookup fails, the full path's (the next read) works.
@@ -132,21 +134,13 @@ def test_a_failing_lookup_is_logged_counted_and_answered_by_the_full_path(
     with InProcess(fixture=ACME_FIXTURE) as app:
         computed = app.client.get(SEED, headers=auth(WILL))
         assert computed.status_code == 200
-        read_version = Freshness.check
-        calls = 0
-
-        async def fails_once(self: Freshness) -> int:
-            nonlocal calls
-            calls += 1
-            if calls == 1:
-                raise RuntimeError("version read failed")
-            return await read_version(self)
-
-        monkeypatch.setattr(Freshness, "check", fails_once)
+        version_read_fails_once.arm()
         r = app.client.get(SEED, headers={**auth(WILL), "X-Request-Id": "hot-broken"})
         assert (r.status_code, r.content) == (200, computed.content)
         assert r.headers["x-request-id"] == "hot-broken"
-        assert calls == 2  # the hot path's lookup failed; the handler's answered
+        assert (
+            version_read_fails_once.calls == 2
+        )  # the hot path's lookup failed; the handler's answered
         samples = parse_exposition(app.client.get("/metrics").text)
     assert value_of(samples, "emailshare_hot_path_errors_total") == 1
     route = "/crm/{version}/{module}/{record_id}/__emails_sharing_details"

@@ -16,21 +16,18 @@ differs. Off when credits or concurrency limits are on (``api.app.outer_middlewa
 
 from __future__ import annotations
 
-import logging
-
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emailshare.api import emails as handlers
 from emailshare.api import wire, wire_emails
 from emailshare.api.answers import DETAILS_VERSIONS
+from emailshare.api.hotpath import authorization, fell_back
 from emailshare.api.limits import refusal
 from emailshare.api.metrics import METRICS_KEY
 from emailshare.domain.errors import StoreUnavailable, ZohoError
 from emailshare.service import emails
 from emailshare.service.auth import authenticate
-
-log = logging.getLogger("emailshare")
 
 _JSON_HEADER = (b"content-type", wire.CONTENT_TYPE.encode("latin-1"))
 _SUFFIX = "Emails"
@@ -54,13 +51,6 @@ def target(scope: Scope) -> tuple[str, str, str | None] | None:
         return None if parts[4] == "actions" else (parts[3], parts[4], None)
     message_id = parts[6]
     return (parts[3], parts[4], message_id) if handlers.MESSAGE_ID.fullmatch(message_id) else None
-
-
-def _authorization(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return str(value.decode("latin-1"))  # as Starlette's headers read it: the first one
-    return None
 
 
 async def _send(send: Send, status: int, body: bytes) -> None:
@@ -103,8 +93,12 @@ class EmailsFast:
         state = scope["app"].state
         try:
             await state.freshness.check()
+            header = authorization(scope)
             who = await authenticate(
-                state.store, _authorization(scope), int(state.settings.clock()), state.callers
+                state.store,
+                None if header is None else header.decode("latin-1"),
+                int(state.settings.clock()),
+                state.callers,
             )
             if message_id is None:
                 found = await emails.list_emails(
@@ -119,13 +113,6 @@ class EmailsFast:
             return 200, wire_emails.one_email(opened)
         except (ZohoError, StoreUnavailable):  # the full path answers and reports these
             return None
-        except Exception as exc:
-            log.warning(
-                "emails fast path failed (%s); the full path answers",
-                type(exc).__name__,
-                exc_info=exc,
-            )
-            metrics = scope.get(METRICS_KEY)
-            if metrics is not None:
-                metrics.hot_path_errors += 1
+        except Exception as exc:  # its request id is the log context's (Observe set it)
+            fell_back("emails fast path", exc, scope.get(METRICS_KEY), None)
             return None

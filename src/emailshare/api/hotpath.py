@@ -43,10 +43,27 @@ def _target(scope: Scope) -> tuple[str, str, bytes] | None:
     module, record = parts[3], parts[4]
     if not module or not record or refusal(scope) is not None:
         return None
+    header = authorization(scope)
+    return None if header is None else (module, record, header)
+
+
+def authorization(scope: Scope) -> bytes | None:
+    """The request's first ``Authorization`` header, as Starlette's headers read it."""
     for name, value in scope["headers"]:
         if name == b"authorization":
-            return module, record, value
+            return bytes(value)
     return None
+
+
+def fell_back(what: str, exc: Exception, metrics: Metrics | None, request_id: str | None) -> None:
+    """Report a fast path's unexpected failure (a warning with its trace, one more
+    ``emailshare_hot_path_errors_total``) before the full path answers the request."""
+    extra = {} if request_id is None else {"request_id": request_id}
+    log.warning(
+        "%s failed (%s); the full path answers", what, type(exc).__name__, exc_info=exc, extra=extra
+    )
+    if metrics is not None:
+        metrics.hot_path_errors += 1
 
 
 class HotPath:
@@ -72,11 +89,5 @@ class HotPath:
         except (ZohoError, StoreUnavailable):  # the full path answers and reports these
             return None
         except Exception as exc:
-            log.warning(
-                "hot path lookup failed (%s); the full path answers",
-                type(exc).__name__,
-                exc_info=exc,
-                extra={"request_id": request_id},
-            )
-            metrics.hot_path_errors += 1
+            fell_back("hot path lookup", exc, metrics, request_id)
             return None
