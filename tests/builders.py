@@ -125,24 +125,26 @@ def grant_code(
 ) -> str:
     """A single-use grant code (valid 120 s) from ``emailshare grant`` (a real command, on the
     server's store); ``scopes`` comma-separated."""
-    cmd = [sys.executable, "-m", "emailshare", "grant", "--db", db_url]
-    cmd += ["--client", client, "--user", user, "--scope", scopes]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    context = f"emailshare grant: rc={done.returncode}\n{done.stdout}\n{done.stderr}"
-    assert done.returncode == 0, context
-    lines = done.stdout.split()
-    assert len(lines) == 1, context
+    out = _store_command("grant", db_url, "--client", client, "--user", user, "--scope", scopes)
+    lines = out.split()
+    assert len(lines) == 1, f"emailshare grant printed {out!r}"
     return lines[0]
 
 
 def cli_token(db_url: str, user: str, scopes: str = "ZohoCRM.modules.ALL", *more: str) -> str:
     """An access token from ``emailshare token`` (a real command, on the server's store);
     ``more`` are further flags (``--expires-in``, ``--org``)."""
-    cmd = [sys.executable, "-m", "emailshare", "token", "--db", db_url]
-    cmd += ["--user", user, "--scope", scopes, *more]
+    return _store_command("token", db_url, "--user", user, "--scope", scopes, *more).strip()
+
+
+def _store_command(name: str, db_url: str, *args: str) -> str:
+    """``emailshare NAME --db DB_URL ARGS``'s standard output; a failure, or no end within
+    60 s, fails the test with the command's output."""
+    cmd = [sys.executable, "-m", "emailshare", name, "--db", db_url, *args]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, f"emailshare token: rc={done.returncode}\n{done.stderr}"
-    return done.stdout.strip()
+    context = f"emailshare {name}: rc={done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0, context
+    return done.stdout
 
 
 def oauth_tokens(
