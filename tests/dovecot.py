@@ -42,6 +42,9 @@ default_internal_group = {group}
 default_login_user = {user}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# Every character in a login (by default Dovecot refuses all but ASCII letters, digits and
+# .-_@): tests/mail/test_connect.py logs in as zoë@acme.test.
+auth_username_chars =
 ssl = yes
 ssl_cert = <{dir}/server.pem
 ssl_key = <{dir}/server.key

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,6 +16,7 @@ from emailshare.mail.connect import ClientSettings
 from emailshare.mail.imap import ImapClient
 from emailshare.mail.pop import PopClient
 from emailshare.service.mailports import FailureKind, MailboxFailure
+from tests.dovecot import Dovecot
 
 IMAP_LINES = {
     b"CAPABILITY": b"* CAPABILITY IMAP4rev1 STARTTLS\r\n{tag} OK done\r\n",
@@ -71,15 +73,53 @@ def test_a_refused_starttls_closes_the_plain_connection(protocol: str) -> None:
     listener.close()
 
 
-def test_a_login_stopped_by_any_exception_closes_the_connection() -> None:
-    """imaplib spells LOGIN's arguments in ASCII: a password it cannot spell stops the login
-    with a UnicodeEncodeError, no ``MailboxFailure``, and the socket must not stay open."""
+def test_a_login_imap_cannot_spell_without_auth_plain_is_refused_and_closed() -> None:
+    """A password imaplib's ``LOGIN`` cannot spell (not ASCII) goes as ``AUTHENTICATE PLAIN``;
+    a server that offers no ``AUTH=PLAIN`` (this listener) gets no attempt: a ``LOGIN``
+    failure saying why, and the socket closed."""
     listener, port, closed = _listen("imap")
     mailbox = MailServer("127.0.0.1", port, Security.NONE, "will", "pässwort")
-    with pytest.raises(UnicodeEncodeError) as failed:
+    with pytest.raises(MailboxFailure) as failed:
         ImapClient(mailbox, ClientSettings(timeout=5))
+    assert failed.value.kind is FailureKind.LOGIN
+    assert "not ASCII" in str(failed.value)
+    assert "AUTH=PLAIN" in str(failed.value)
     # Held as a caller holds what it reports: its traceback keeps the client's frame, so only
     # an explicit close (not the collector) can have closed the socket.
     assert closed.wait(5), "the connection was left open after its login failed"
     assert failed.traceback
     listener.close()
+
+
+NON_ASCII = {"zoë@acme.test": "pässwört-Ω-7c", "ann@acme.test": "pässwört-2b"}
+
+
+@pytest.fixture(scope="module")
+def utf8_dovecot() -> Iterator[Dovecot]:
+    server = Dovecot.create(NON_ASCII)
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.mark.parametrize("login", sorted(NON_ASCII))
+def test_non_ascii_passwords_log_in_to_a_real_server(utf8_dovecot: Dovecot, login: str) -> None:
+    """Against a real Dovecot: IMAP by ``AUTHENTICATE PLAIN`` (a non-ASCII login too), POP3's
+    ``PASS`` in UTF-8; and the wrong non-ASCII password is a refused login, not a crash."""
+    ports = utf8_dovecot.ports
+    imap = ImapClient(
+        MailServer("127.0.0.1", ports["imap"], Security.NONE, login, NON_ASCII[login]),
+        ClientSettings(timeout=10),
+    )
+    assert imap.sent_folder() == "Sent"
+    imap.close()
+    pop = PopClient(
+        MailServer("127.0.0.1", ports["pop3"], Security.NONE, login, NON_ASCII[login]),
+        ClientSettings(timeout=10),
+    )
+    assert pop.uidls() == []
+    pop.close()
+    wrong = MailServer("127.0.0.1", ports["imap"], Security.NONE, login, "fälsch")
+    with pytest.raises(MailboxFailure) as failed:
+        ImapClient(wrong, ClientSettings(timeout=10))
+    assert failed.value.kind is FailureKind.LOGIN

@@ -18,6 +18,23 @@ _FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
 _DATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 
 
+def _login(conn: imaplib.IMAP4, login: str, password: str) -> None:
+    """``LOGIN``, whose arguments imaplib spells in ASCII; a login or password it cannot spell
+    goes as SASL ``PLAIN`` (RFC 4616: UTF-8) where the server offers it, else the login is
+    refused here with what to do (docs/mailboxes.md, "Client libraries, and why")."""
+    if login.isascii() and password.isascii():
+        conn.login(login, password)
+        return
+    if "AUTH=PLAIN" not in conn.capabilities:
+        raise MailboxFailure(
+            FailureKind.LOGIN,
+            "the login or password is not ASCII, which IMAP LOGIN cannot send, and the server"
+            " offers no AUTH=PLAIN",
+        )
+    secret = b"\0" + login.encode() + b"\0" + password.encode()
+    conn.authenticate("PLAIN", lambda _challenge: secret)
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -46,7 +63,7 @@ class ImapClient:
             ),
             plain=lambda: imaplib.IMAP4(server.host, server.port, timeout=settings.timeout),
             starttls=lambda c, context: c.starttls(ssl_context=context),
-            login=lambda c: c.login(server.login, server.password or ""),
+            login=lambda c: _login(c, server.login, server.password or ""),
         )
 
     @guarded
