@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,13 +47,42 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server.stop()
 
 
+class Worker:
+    """A keep-alive client of one worker. The server closes a connection idle for 30 s
+    (granian's header-read timeout), and a new one may reach either worker, so :meth:`stats`
+    checks whose figures it read and connects again until it reaches this worker; the requests
+    that follow it go over that connection at once."""
+
+    def __init__(self, srv: ServerProcess, pid: int, client: httpx.Client) -> None:
+        self._srv, self.pid, self.client = srv, pid, client
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.client.get(path, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return self.client.post(path, **kw)
+
+    def stats(self) -> dict[str, Any]:
+        for _ in range(60):
+            doc: dict[str, Any] = self.client.get("/__emailshare/stats", headers=ADMIN).json()
+            if doc["pid"] == self.pid:
+                return doc
+            self.client.close()
+            self.client = _client(self._srv)
+        raise AssertionError(f"worker {self.pid} did not answer in 60 new connections")
+
+
+def _client(srv: ServerProcess) -> httpx.Client:
+    return httpx.Client(base_url=srv.url, timeout=10, trust_env=False)
+
+
 @pytest.fixture
-def workers(srv: ServerProcess) -> Iterator[list[httpx.Client]]:
+def workers(srv: ServerProcess) -> Iterator[list[Worker]]:
     """One keep-alive client per worker (new connections until both workers answered)."""
     found: dict[int, httpx.Client] = {}
     spare: list[httpx.Client] = []
     for _ in range(60):
-        c = httpx.Client(base_url=srv.url, timeout=10, trust_env=False)
+        c = _client(srv)
         pid = c.get("/__emailshare/stats", headers=ADMIN).json()["pid"]
         if pid in found:
             spare.append(c)
@@ -63,24 +93,25 @@ def workers(srv: ServerProcess) -> Iterator[list[httpx.Client]]:
     for c in spare:
         c.close()
     assert len(found) == 2, "both workers should have answered"
-    yield list(found.values())
-    for c in found.values():
-        c.close()
+    pinned = [Worker(srv, pid, c) for pid, c in found.items()]
+    yield pinned
+    for w in pinned:
+        w.client.close()
 
 
-def stats(c: httpx.Client) -> tuple[int, int]:
-    doc = c.get("/__emailshare/stats", headers=ADMIN).json()
+def stats(w: Worker) -> tuple[int, int]:
+    doc = w.stats()
     return doc["cache_hits"], doc["cache_misses"]
 
 
-def sharers(c: httpx.Client, path: str, token: str) -> list[str]:
+def sharers(c: Worker, path: str, token: str) -> list[str]:
     r = c.get(path, headers=auth(token))
     assert r.status_code == 200, r.text
     return [u["id"] for u in r.json()["__emails_sharing_details"][0]["share_from_users"]]
 
 
 def test_a_share_of_one_record_leaves_the_others_cached_and_is_seen_everywhere(
-    workers: list[httpx.Client],
+    workers: list[Worker],
 ) -> None:
     for i, action in enumerate(["share", "unshare", "share", "unshare"]):
         for c in workers:  # both answers cached in both workers
@@ -98,7 +129,7 @@ def test_a_share_of_one_record_leaves_the_others_cached_and_is_seen_everywhere(
 
 
 def test_an_org_reload_by_another_process_empties_only_that_org(
-    srv: ServerProcess, workers: list[httpx.Client], tmp_path: Path
+    srv: ServerProcess, workers: list[Worker], tmp_path: Path
 ) -> None:
     doc = acme()
     acme_only = {**doc, "orgs": [o for o in doc["orgs"] if o["name"] == "Acme"]}
