@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from emailshare.testing import ServerProcess, start_server
-from tests.builders import auth
+from tests.builders import auth, one_client_per_worker
 from tests.conftest import ACME_FIXTURE, acme, db_url_for
 
 pytestmark = pytest.mark.socket
@@ -78,22 +78,11 @@ def _client(srv: ServerProcess) -> httpx.Client:
 
 @pytest.fixture
 def workers(srv: ServerProcess) -> Iterator[list[Worker]]:
-    """One keep-alive client per worker (new connections until both workers answered)."""
-    found: dict[int, httpx.Client] = {}
-    spare: list[httpx.Client] = []
-    for _ in range(60):
-        c = _client(srv)
-        pid = c.get("/__emailshare/stats", headers=ADMIN).json()["pid"]
-        if pid in found:
-            spare.append(c)
-        else:
-            found[pid] = c
-        if len(found) == 2:
-            break
-    for c in spare:
-        c.close()
-    assert len(found) == 2, "both workers should have answered"
-    pinned = [Worker(srv, pid, c) for pid, c in found.items()]
+    """One keep-alive client per worker."""
+    clients = one_client_per_worker(srv.url, ADMIN_KEY)
+    pinned = [
+        Worker(srv, c.get("/__emailshare/stats", headers=ADMIN).json()["pid"], c) for c in clients
+    ]
     yield pinned
     for w in pinned:
         w.client.close()
