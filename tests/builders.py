@@ -137,14 +137,22 @@ def cli_token(db_url: str, user: str, scopes: str = "ZohoCRM.modules.ALL", *more
     return _store_command("token", db_url, "--user", user, "--scope", scopes, *more).strip()
 
 
-def _store_command(name: str, db_url: str, *args: str) -> str:
-    """``emailshare NAME --db DB_URL ARGS``'s standard output; a failure, or no end within
-    60 s, fails the test with the command's output."""
-    cmd = [sys.executable, "-m", "emailshare", name, "--db", db_url, *args]
+def store_command(
+    db_url: str, name: str, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``emailshare NAME ARGS --db DB_URL`` (a real command, on the server's store; ``--db``
+    last, after any subcommand in ``ARGS``) to its end;
+    with ``check``, a failure or no end within 60 s fails the test with the command's output."""
+    cmd = [sys.executable, "-m", "emailshare", name, *args, "--db", db_url]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    context = f"emailshare {name}: rc={done.returncode}\n{done.stdout}\n{done.stderr}"
-    assert done.returncode == 0, context
-    return done.stdout
+    if check:
+        context = f"emailshare {name}: rc={done.returncode}\n{done.stdout}\n{done.stderr}"
+        assert done.returncode == 0, context
+    return done
+
+
+def _store_command(name: str, db_url: str, *args: str) -> str:
+    return store_command(db_url, name, *args).stdout
 
 
 def oauth_tokens(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET, ACME_SOID, auth
+from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET, ACME_SOID, auth, store_command
 from tests.conftest import ACME_FIXTURE, Served, open_client, serve
 
 WILL_ID = "412463000001213019"
@@ -34,14 +32,8 @@ def client(srv: Served) -> Iterator[httpx.Client]:
         yield c
 
 
-def cli(srv: Served, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "emailshare", *args, "--db", srv.db_url],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
+def cli(srv: Served, name: str, *args: str) -> str:
+    return store_command(srv.db_url, name, *args).stdout.strip()
 
 
 def grant(

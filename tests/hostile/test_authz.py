@@ -9,8 +9,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import httpx
 import pytest
 
 from emailshare.testing import ServerProcess, start_server
-from tests.builders import ACME_CLIENT, ACME_ID, ACME_SECRET
+from tests.builders import ACME_CLIENT, ACME_ID, ACME_SECRET, store_command
 from tests.conftest import ACME_FIXTURE, acme, db_url_for
 from tests.hostile.rawhttp import TOKENS
 
@@ -235,14 +233,8 @@ def test_inactive_deleted_and_expired_tokens_are_refused_everywhere(
         assert (r.status_code, r.content) == (401, INVALID_TOKEN), (method, path)
 
 
-def cli(db_url: str, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "emailshare", *args, "--db", db_url],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
+def cli(db_url: str, name: str, *args: str) -> str:
+    return store_command(db_url, name, *args).stdout.strip()
 
 
 def test_fresh_tokens_of_inactive_users_are_refused(

@@ -9,8 +9,6 @@ tokens other orgs' users got through it keep working.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET
+from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET, store_command
 from tests.conftest import ACME_FIXTURE, Served, open_client, serve
 
 KEY = "loads-admin-key"
@@ -32,14 +30,8 @@ ACME_RECORD = "/crm/v8/Accounts/3652397000001790004/__emails_sharing_details"
 REDIRECT = "http://shared.test/cb"
 
 
-def cli(srv: Served, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "emailshare", *args, "--db", srv.db_url],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout
+def cli(srv: Served, name: str, *args: str) -> str:
+    return store_command(srv.db_url, name, *args).stdout
 
 
 @pytest.fixture(scope="module")

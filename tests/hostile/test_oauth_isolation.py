@@ -4,13 +4,12 @@ nothing to another client, and a client bound to an org serves no other org."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET
+from tests.builders import ACME_CLIENT, ACME_REDIRECT, ACME_SECRET, store_command
 from tests.conftest import ACME_FIXTURE, Served, open_client, serve
 
 OTHER_REDIRECT = "http://other.test/cb"
@@ -20,13 +19,8 @@ ACME_RECORD = "/crm/v8/Accounts/3652397000001790004/__emails_sharing_details"
 GLOBEX_RECORD = "/crm/v8/Leads/5124630000001790001/__emails_sharing_details"
 
 
-def cli(srv: Served, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "emailshare", *args, "--db", srv.db_url],
-        check=check,
-        capture_output=True,
-        text=True,
-    )
+def cli(srv: Served, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return store_command(srv.db_url, name, *args, check=check)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ PostgreSQL under ``EMAILSHARE_TEST_PG``), and the one integer parser they now al
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 
 from emailshare.domain.numbers import MAX_INT64, parse_id, parse_int
 from emailshare.startup import Exit
-from tests.builders import ACME_CLIENT, ACME_SECRET
+from tests.builders import ACME_CLIENT, ACME_SECRET, store_command
 from tests.conftest import ACME_FIXTURE, Served, db_url_for, serve
 
 KEY = "odd-input-admin-key"
@@ -95,13 +94,8 @@ def test_users_paging_is_checked(c: httpx.Client, srv: Served, name: str, value:
     assert r.json()["details"] == {"param_name": name}
 
 
-def cli(*args: str, db: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "emailshare", *args, "--db", db],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def cli(name: str, *args: str, db: str) -> subprocess.CompletedProcess[str]:
+    return store_command(db, name, *args, check=False)
 
 
 @pytest.mark.parametrize("seconds", ["99999999999999999999", "10000000001", "0", "-5", "²"])
