@@ -108,8 +108,8 @@ def test_bench_mailsync_smoke() -> None:
     assert figures["bare_fetch_parse_s"] > figures["bare_s"]  # parsing is never free
 
 
-def test_mixed_cpu_bench_runs(tmp_path: Path) -> None:
-    """bench/mixed_cpu.py on a tiny generated set: it reports, and its shares really write."""
+def tiny_set(tmp_path: Path) -> Path:
+    """A tiny generated data set (2 orgs, 1,000 records): its path without .db/.tsv."""
     data = tmp_path / "tiny"
     subprocess.run(
         [
@@ -126,6 +126,12 @@ def test_mixed_cpu_bench_runs(tmp_path: Path) -> None:
         check=True,
         timeout=120,
     )
+    return data
+
+
+def test_mixed_cpu_bench_runs(tmp_path: Path) -> None:
+    """bench/mixed_cpu.py on a tiny generated set: it reports, and its shares really write."""
+    data = tiny_set(tmp_path)
     out = bench(
         "mixed_cpu.py", "--data", str(data), "--db", str(tmp_path / "copy.db"), "--reads", "200"
     )
@@ -134,3 +140,22 @@ def test_mixed_cpu_bench_runs(tmp_path: Path) -> None:
     done, total = (int(x) for x in wrote.split("/"))
     assert total == 10, out
     assert done > 0, out
+
+
+def test_steady_bench_runs(tmp_path: Path) -> None:
+    """bench/steady.py on a tiny set, caches of 50: it fills them, times its passes of misses
+    (every answer a 200, or it exits non-zero) and reports the collector's work."""
+    data = tiny_set(tmp_path)
+    out = bench(
+        "steady.py",
+        f"{data}.tsv",
+        f"sqlite:///{data}.db",
+        *("--cache-size", "50", "-n", "100", "--rounds", "2", "--kinds", "3"),
+    )
+    assert "50 answers" in out, out
+    assert "50 callers kept" in out, out
+    passes = [line for line in out.splitlines() if line.lstrip().startswith("pass ")]
+    assert len(passes) == 2, out
+    assert all(float(line.split(":")[1].split()[0]) > 0 for line in passes), out
+    assert "tracked objects" in out, out
+    assert "the commonest:" in out, out
