@@ -161,9 +161,13 @@ class ScopedCache(BoundedCache[K, V]):
     A put is on every computed answer's path, so it does as little as it can
     (docs/performance.md): ``weigh`` and ``scope`` are called once per put, their results kept
     beside the entry (an eviction calls nothing), and the index of records is lazy: a put
-    appends the key under its record, an eviction leaves it there, and :meth:`forget_record`
+    files the key under its record, an eviction leaves it there, and :meth:`forget_record`
     forgets only the keys whose entry is still of that record. The index is rebuilt from the
     entries when it holds twice as many keys as there are entries (each put pays for it once).
+    Most records have one key: the index holds that key itself, and a list only from a second
+    key on (a list per record was one more object per answer for the cyclic collector to
+    track and walk, docs/performance.md, "Once the caches are full"). A key is hashable, so
+    never a list: the two cannot be confused.
     """
 
     __slots__ = ("_by_record", "_indexed", "_meta", "_scope")
@@ -179,7 +183,8 @@ class ScopedCache(BoundedCache[K, V]):
         super().__init__(capacity, budget, weigh)
         self._scope = scope
         self._meta: dict[K, tuple[int, int, int | None]] = {}  # key: weight, org, record
-        self._by_record: dict[tuple[int, int], list[K]] = {}  # may name keys gone since
+        # A record's key, or its keys from the second on; may name keys gone since.
+        self._by_record: dict[tuple[int, int], K | list[K]] = {}
         self._indexed = 0  # keys in _by_record, gone ones included
 
     def put(self, key: K, value: V, where: Scope | None = None) -> None:
@@ -206,21 +211,33 @@ class ScopedCache(BoundedCache[K, V]):
         meta[key] = (weight, org_id, record_id)
         if record_id is not None and (old is None or old[1:] != (org_id, record_id)):
             place = (org_id, record_id)
-            keys = self._by_record.get(place)
+            by_record = self._by_record
+            keys = by_record.get(place)
             if keys is None:
-                self._by_record[place] = [key]
-            else:
+                by_record[place] = key
+            elif isinstance(keys, list):
                 keys.append(key)
+            elif keys == key:
+                return  # evicted and put again: still filed there, once
+            else:
+                by_record[place] = [keys, key]
             self._indexed += 1
             if self._indexed > 2 * len(items) + 64:
                 self._reindex()
 
     def _reindex(self) -> None:
         """The index of records again, from the entries kept (it forgets the keys gone)."""
-        index: dict[tuple[int, int], list[K]] = {}
+        index: dict[tuple[int, int], K | list[K]] = {}
         for key, (_, org_id, record_id) in self._meta.items():
             if record_id is not None:
-                index.setdefault((org_id, record_id), []).append(key)
+                place = (org_id, record_id)
+                keys = index.get(place)
+                if keys is None:
+                    index[place] = key
+                elif isinstance(keys, list):
+                    keys.append(key)
+                else:
+                    index[place] = [keys, key]
         self._by_record = index
         self._indexed = len(self._meta) - sum(m[2] is None for m in self._meta.values())
 
@@ -240,7 +257,10 @@ class ScopedCache(BoundedCache[K, V]):
             self.discard(key)
 
     def forget_record(self, org_id: int, record_id: int) -> None:
-        keys = self._by_record.pop((org_id, record_id), ())
+        filed = self._by_record.pop((org_id, record_id), None)
+        if filed is None:
+            return
+        keys = filed if isinstance(filed, list) else (filed,)
         self._indexed -= len(keys)
         meta = self._meta
         for key in keys:

@@ -93,7 +93,7 @@ def test_a_scoped_cache_index_forgets_no_entry_put_again_and_stays_bounded() -> 
     for n in range(1000):
         cache.put(f"k{n}", (1, n))
         assert cache._indexed <= 2 * len(cache) + 64
-    assert sum(map(len, cache._by_record.values())) == cache._indexed
+    assert sum(map(filed, cache._by_record.values())) == cache._indexed
     cache.put("a", (1, 5))
     cache.put("b", (1, 6))
     cache.put("c", (1, 7))  # "a" evicted, still in the index
@@ -104,6 +104,53 @@ def test_a_scoped_cache_index_forgets_no_entry_put_again_and_stays_bounded() -> 
     cache.forget_record(1, 5)
     assert (cache.get("a"), len(cache)) == (None, 1)
     cache.forget_record(2, 7)
+    assert len(cache) == 0
+
+
+def filed(keys: object) -> int:
+    """How many keys the index holds under one record: a key itself, or a list of them."""
+    return len(keys) if isinstance(keys, list) else 1
+
+
+def test_a_scoped_cache_files_a_record_s_one_key_itself_and_a_list_from_the_second() -> None:
+    """Most records have one key: the index holds it, no list (one tracked object fewer per
+    answer); a second key of the record makes the list, and forgetting the record forgets
+    both, and no other record's."""
+    cache: ScopedCache[tuple[str, str], tuple[int, int | None]] = ScopedCache(
+        10, scope=lambda _, v: v
+    )
+    one, two, other = ("t1", "5"), ("t2", "5"), ("t1", "6")
+    cache.put(one, (1, 5))
+    cache.put(other, (1, 6))
+    assert cache._by_record == {(1, 5): one, (1, 6): other}
+    assert cache._indexed == 2
+    cache.put(two, (1, 5))
+    assert cache._by_record[(1, 5)] == [one, two]
+    assert cache._indexed == 3
+    cache.forget_record(1, 5)
+    assert (cache.get(one), cache.get(two), cache.get(other)) == (None, None, (1, 6))
+    assert (cache._by_record, cache._indexed) == ({(1, 6): other}, 1)
+    cache.forget_record(1, 6)
+    assert (len(cache), cache._by_record, cache._indexed) == (0, {}, 0)
+
+
+def test_a_scoped_cache_key_evicted_and_put_again_is_filed_once_and_forgotten() -> None:
+    """A key evicted stays filed under its record (the index is lazy); put again under the
+    same record it is not filed twice, and forgetting the record forgets it; put again under
+    another record, the old record's forgetting leaves it."""
+    cache: ScopedCache[str, tuple[int, int | None]] = ScopedCache(1, scope=lambda _, v: v)
+    cache.put("a", (1, 5))
+    cache.put("b", (1, 6))  # "a" evicted, still filed under (1, 5)
+    assert cache.get("a") is None
+    assert cache._by_record == {(1, 5): "a", (1, 6): "b"}
+    cache.put("a", (1, 5))  # back ("b" evicted): filed once, not twice
+    assert (cache._by_record[(1, 5)], cache._indexed) == ("a", 2)
+    cache.forget_record(1, 5)
+    assert (cache.get("a"), len(cache)) == (None, 0)
+    cache.put("b", (1, 7))  # "b" again, under another record: (1, 6) still names it
+    cache.forget_record(1, 6)
+    assert cache.get("b") == (1, 7)
+    cache.forget_record(1, 7)
     assert len(cache) == 0
 
 
