@@ -115,7 +115,7 @@ async def open_services(
     ):
         db = store.db
         callers: CallerCache = ScopedCache(
-            settings.cache_size, scope=lambda _, entry: (entry[0].org_id, None)
+            settings.cache_size, scope=lambda _, caller: (caller.org_id, None)
         )
         answers: AnswerCache = ScopedCache(
             settings.cache_size, settings.cache_mb << 20, weigh=answer_weight, scope=answer_scope

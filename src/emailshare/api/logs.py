@@ -192,7 +192,7 @@ def _org_of(scope: Scope) -> str | None:
     except ZohoError:
         return None
     hit = callers.get(token_hash(token))
-    return None if hit is None else str(hit[0].org_id)
+    return None if hit is None else str(hit.org_id)
 
 
 def request_line(scope: Scope, request_id: str, status: int, seconds: float) -> None:

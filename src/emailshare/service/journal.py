@@ -105,7 +105,7 @@ class Journal:
             return entry
         hit = self._callers.get(hashed) if self._callers is not None else None
         if hit is not None:
-            return replace(entry, user_id=hit[0].user_id, org_id=hit[0].org_id)
+            return replace(entry, user_id=hit.user_id, org_id=hit.org_id)
         owner = await self._tokens.token_owner(hashed)
         if owner is None:
             return entry

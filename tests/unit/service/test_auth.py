@@ -7,10 +7,12 @@ import pytest
 
 from emailshare.domain.errors import AuthenticationFailure, InvalidToken
 from emailshare.domain.tokens import token_hash
+from emailshare.domain.views import TokenOwner
+from emailshare.service import auth
 from emailshare.service.auth import Caller, CallerCache, authenticate, bearer_token
 from emailshare.service.cache import BoundedCache
 from tests.unit.fakes import FakeStore
-from tests.unit.service.org import ADMIN, GONE, ORG, REP, caller, org, other_org
+from tests.unit.service.org import ADMIN, GONE, ORG, OTHER_ORG, OUTSIDER, REP, caller, org, other_org
 
 pytestmark = pytest.mark.anyio
 NOW = 1_000_000
@@ -108,3 +110,63 @@ async def test_a_cached_caller_is_served_without_the_store_until_it_expires(
     assert await authenticate(store, header(), NOW + 1, cache) is first
     with pytest.raises(InvalidToken):
         await authenticate(store, header(), NOW + 60, cache)
+
+
+async def test_a_kept_caller_is_its_own_entry(store: FakeStore) -> None:
+    """The cache keeps the caller itself (its expiry is its own ``expires_at``), not a tuple
+    around it: one object fewer per kept caller for memory and the cyclic collector."""
+    cache: CallerCache = BoundedCache(10)
+    found = await authenticate(store, header(), NOW, cache)
+    assert cache.get(token_hash(TOKEN)) is found
+    assert found.expires_at == NOW + 60
+
+
+async def test_callers_share_one_scopes_set_per_scopes_text(store: FakeStore) -> None:
+    """Two tokens with the same scopes text give callers holding the same set (and the same
+    profile and sharing strings), not a copy each (docs/performance.md, "The caller on a
+    miss")."""
+    other = "1000." + "1" * 32 + "." + "2" * 32
+    await store.add_access_token(other, ORG, REP, SCOPES, NOW + 60)
+    first = await authenticate(store, header(), NOW)
+    second = await authenticate(store, header(other), NOW)
+    assert first is not second and first == second
+    assert first.scopes is second.scopes
+    assert first.profile is second.profile and first.email_sharing is second.email_sharing
+
+
+def test_the_shared_scopes_sets_are_bounded() -> None:
+    texts = [f"ZohoCRM.modules.ALL ZohoCRM.x{n}.READ" for n in range(auth.SCOPE_SETS_KEPT + 10)]
+    for text in texts:
+        assert auth.scopes_of(text) == frozenset({"zohocrm.modules.all", text.split()[1].lower()})
+    assert len(auth._SCOPE_SETS) <= auth.SCOPE_SETS_KEPT
+    assert auth.scopes_of(texts[-1]) is auth.scopes_of(texts[-1])
+    assert auth.scopes_of("  ") == frozenset()
+
+
+def test_callers_and_token_owners_are_named_tuples() -> None:
+    """Made on every request whose caller is not kept: a tuple is made in a fraction of a
+    frozen dataclass's time (docs/performance.md, "The caller on a miss"), and is as
+    immutable."""
+    found = caller(REP)
+    assert isinstance(found, tuple) and isinstance(found, Caller)
+    assert issubclass(TokenOwner, tuple)
+    with pytest.raises(AttributeError):
+        found.org_id = OTHER_ORG  # type: ignore[misc]
+
+
+async def test_a_malformed_token_is_invalid_whatever_the_cache_holds(store: FakeStore) -> None:
+    """A kept caller is served without its token's shape checked again, which is sound
+    because only well-shaped tokens are ever kept: a malformed one misses and fails."""
+    cache: CallerCache = BoundedCache(10)
+    await authenticate(store, header(), NOW, cache)
+    for bad in (TOKEN.upper(), TOKEN + "0", TOKEN[:-1]):
+        with pytest.raises(InvalidToken):
+            await authenticate(store, header(bad), NOW, cache)
+    assert len(cache) == 1
+
+
+async def test_a_token_naming_a_user_of_another_org_is_invalid(store: FakeStore) -> None:
+    token = "1000." + "3" * 32 + "." + "4" * 32
+    await store.add_access_token(token, ORG, OUTSIDER, SCOPES, NOW + 60)
+    with pytest.raises(InvalidToken):
+        await authenticate(store, header(token), NOW)
