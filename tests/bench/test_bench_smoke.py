@@ -159,3 +159,15 @@ def test_steady_bench_runs(tmp_path: Path) -> None:
     assert all(float(line.split(":")[1].split()[0]) > 0 for line in passes), out
     assert "tracked objects" in out, out
     assert "the commonest:" in out, out
+
+
+def test_callers_bench_runs(tmp_path: Path) -> None:
+    """bench/callers.py on a tiny generated set: it times each step and weighs kept callers."""
+    data = tiny_set(tmp_path)
+    out = bench("callers.py", "--data", str(data), "-n", "40", "--rounds", "1")
+    rows = dict(line.rsplit(maxsplit=1) for line in out.splitlines()[1:] if "µs" not in line)
+    timed = [line for line in out.splitlines() if line.endswith("µs per token")]
+    assert len(timed) == 4, out
+    assert all(float(line.split()[-4]) > 0 for line in timed), out
+    assert float(rows["  bytes per kept caller"]) > 0, out
+    assert float(rows["  tracked objects per kept caller"]) >= 1, out

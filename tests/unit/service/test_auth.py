@@ -12,7 +12,17 @@ from emailshare.service import auth
 from emailshare.service.auth import Caller, CallerCache, authenticate, bearer_token
 from emailshare.service.cache import BoundedCache
 from tests.unit.fakes import FakeStore
-from tests.unit.service.org import ADMIN, GONE, ORG, OTHER_ORG, OUTSIDER, REP, caller, org, other_org
+from tests.unit.service.org import (
+    ADMIN,
+    GONE,
+    ORG,
+    OTHER_ORG,
+    OUTSIDER,
+    REP,
+    caller,
+    org,
+    other_org,
+)
 
 pytestmark = pytest.mark.anyio
 NOW = 1_000_000
@@ -129,9 +139,11 @@ async def test_callers_share_one_scopes_set_per_scopes_text(store: FakeStore) ->
     await store.add_access_token(other, ORG, REP, SCOPES, NOW + 60)
     first = await authenticate(store, header(), NOW)
     second = await authenticate(store, header(other), NOW)
-    assert first is not second and first == second
+    assert first is not second
+    assert first == second
     assert first.scopes is second.scopes
-    assert first.profile is second.profile and first.email_sharing is second.email_sharing
+    assert first.profile is second.profile
+    assert first.email_sharing is second.email_sharing
 
 
 def test_the_shared_scopes_sets_are_bounded() -> None:
@@ -148,7 +160,8 @@ def test_callers_and_token_owners_are_named_tuples() -> None:
     frozen dataclass's time (docs/performance.md, "The caller on a miss"), and is as
     immutable."""
     found = caller(REP)
-    assert isinstance(found, tuple) and isinstance(found, Caller)
+    assert isinstance(found, tuple)
+    assert isinstance(found, Caller)
     assert issubclass(TokenOwner, tuple)
     with pytest.raises(AttributeError):
         found.org_id = OTHER_ORG  # type: ignore[misc]
