@@ -40,8 +40,9 @@ _HEAD_COLUMNS = (
     " to_json, cc_json, subject, sent, is_read, has_attachment, status_json, source, intent,"
     " sentiment_info, emotion, summary"
 )
-# A part's rows: those, and what the statement reads beside them.
-_PART_COLUMNS = ", ".join(f"e.{c}" for c in f"{_HEAD_COLUMNS}, thread_id, mid_key".split(", "))
+# A part's rows: only what orders them and finds them again. The page is cut to its few rows
+# on these three columns; then each row left is read once, by its key (``candidates``).
+_PART_COLUMNS = "e.message_id, e.time_epoch, e.mid_key"
 _HEAD = ", ".join(f"k.{c}" for c in _HEAD_COLUMNS.split(", "))
 # Beside an email ``k`` (of org ?): whether it or an email of the same owner and thread has
 # attachments; for a mailbox email, whether its owner shared record ? (a record-level email
@@ -242,7 +243,10 @@ class EmailStore:
 
         One statement: a SELECT per part (the CRM emails of the records; the mailbox emails of
         the record), each served by its own index, joined by UNION ALL (a row is in one part
-        only: its kind), cut to ``limit``, then the Deal's name and ``_FACTS`` of those left.
+        only: its kind), cut to ``limit`` on the keys that order them (``_PART_COLUMNS``), then
+        each email left read by its primary key, with the Deal's name and ``_FACTS``. Sorting
+        the keys alone, not the 22 columns a list shows, costs less than reading the few rows
+        left a second time (docs/performance.md, "Emails list").
         """
         parts: list[str] = []
         params: list[Any] = []
@@ -272,12 +276,13 @@ class EmailStore:
             return []
         order = "time_epoch, mid_key DESC" if backwards else "time_epoch DESC, mid_key"
         sql = (
-            f"WITH k AS (SELECT * FROM ({' UNION ALL '.join(parts)}) x"
+            f"WITH c AS (SELECT * FROM ({' UNION ALL '.join(parts)}) x"
             f" ORDER BY {order} LIMIT ?)"
-            f" SELECT {_HEAD}, d.name,{_FACTS} FROM k{_DEAL}"
-            f" ORDER BY k.{order.replace(', ', ', k.')}"
+            f" SELECT {_HEAD}, d.name,{_FACTS} FROM c CROSS JOIN emails k{_DEAL}"
+            " WHERE k.org_id = ? AND k.message_id = c.message_id"
+            f" ORDER BY c.{order.replace(', ', ', c.')}"
         )
-        params += [limit, org_id, org_id, selection.record_id, org_id]
+        params += [limit, org_id, org_id, selection.record_id, org_id, org_id]
         return [_head(r) for r in await self.db.fetchall(sql, params)]
 
     async def opened(
