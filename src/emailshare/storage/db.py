@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import mmap
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -204,6 +205,46 @@ _READ_BUSY_MS = 200
 _READ_MMAP = 0x7FFF0000
 
 
+# Checkpoints run off the commit path, on a thread and a connection of their own, once the WAL
+# holds this many frames (SQLite's own wal_autocheckpoint, which would run them inside the
+# committing connection's COMMIT, 40-110 ms at 1M records, is off on the writer). PASSIVE: they
+# wait for no reader and no writer. Should they fall behind, the writer checkpoints itself once
+# the WAL holds _CHECKPOINT_BOUND frames (~40 MB of 4 kB pages), before its next transaction.
+_CHECKPOINT_FRAMES = 1000
+_CHECKPOINT_BOUND = 10_000
+# The wal-index header's mxFrame: the frames in the WAL (native byte order, walformat.html).
+_MX_FRAME = slice(16, 20)
+
+# Group commit: at most this many transactions share one SQLite transaction and its fsync.
+# Each member's answer waits for the whole group's commit, and the other processes' writers
+# for the group's write lock: the bound keeps both short (docs/performance.md, "Writes among
+# the reads").
+_GROUP_MAX = 16
+
+
+class _Group:
+    """Transactions of one process that share one SQLite transaction (``BEGIN IMMEDIATE`` once,
+    a savepoint per member, ``COMMIT`` once): one write lock, one fsync. ``durable`` is settled
+    once that commit is on disk (or failed): only then is any member answered."""
+
+    __slots__ = ("broken", "durable", "ending", "members")
+
+    def __init__(self, durable: asyncio.Future[None]) -> None:
+        self.durable = durable
+        self.members = 0  # members whose savepoint was released (to be committed)
+        self.broken = False  # SQLite rolled the whole transaction back: every member fails
+        self.ending = False  # no member may join: it is committed (or rolled back) next
+
+
+def _settle(group: _Group, failure: BaseException | None) -> None:
+    if group.durable.done():
+        return
+    if failure is None:
+        group.durable.set_result(None)
+    else:
+        group.durable.set_exception(failure)
+
+
 class SQLiteDatabase:
     """SQLite in WAL mode: readers never block the writer; every commit is fsynced.
 
@@ -212,11 +253,20 @@ class SQLiteDatabase:
     sees only what was committed. Transactions run on the writer, one at a time in this process
     (an ``asyncio.Lock`` held for the transaction's life). ``BEGIN IMMEDIATE``, which may wait
     up to 10 s for another process's write lock, and ``COMMIT``, which fsyncs, run on a thread
-    of the store's own, so the loop keeps serving meanwhile; the statements in between run on
-    the loop (the write lock is held: none of them waits), as a thread hop per statement
-    (~40 µs here) would add some 17 ms to a 200-id bulk share's 400 statements. An in-memory
-    store is one database per connection, so there the reader is the writer, and a read waits
-    while another task's transaction is open.
+    of the store's own, so the loop keeps serving meanwhile (a ``BEGIN`` that needs no wait is
+    taken on the loop: ``_begin_now``); the statements in between run on the loop (the write
+    lock is held: none of them waits), as a thread hop per statement (~40 µs here) would add
+    some 17 ms to a 200-id bulk share's 400 statements.
+
+    Group commit: the transactions that queue for the writer while one runs join its SQLite
+    transaction, each in a savepoint of its own (a failure rolls back that one alone), and the
+    last of them commits them all with one ``COMMIT`` and one fsync. Each is answered only once
+    that ``COMMIT`` has returned; a failed ``COMMIT`` fails every member, and none is kept.
+    Checkpoints run on a thread and a connection of their own, not in a ``COMMIT``. (Why, and
+    the figures: docs/performance.md, "Writes among the reads".)
+
+    An in-memory store is one database per connection, so there the reader is the writer, a
+    read waits while another task's transaction is open, and nothing is grouped.
     """
 
     dialect = "sqlite"
@@ -240,11 +290,28 @@ class SQLiteDatabase:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="emailshare-sqlite-writer")
         self._tx_lock = asyncio.Lock()
         self._tx_task: asyncio.Task[Any] | None = None  # the task whose transaction is open
+        self._group: _Group | None = None  # the SQLite transaction open on the writer
+        self._waiting = 0  # transactions waiting for the writer
+        self._jobs = 0  # jobs sent to the writer's thread that the loop has not seen end
+        # In memory a commit costs nothing and reads share the writer: nothing is grouped.
+        self._group_max = 1 if self._shared else _GROUP_MAX
         self._closed = False
         self._own_commits = 0
         self._reader.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the WAL
         self._wal_index = self._map_wal_index()
         self._writers_fd = walindex.writers_fd(path) if self._wal_index is not None else None
+        # Without the mapped header (no WAL, 32 stores mapped) SQLite checkpoints as it does.
+        self._checkpointer: ThreadPoolExecutor | None = None
+        self._checkpoint_conn: sqlite3.Connection | None = None
+        self._checkpoint_pending = False
+        self._checkpoint_due = False  # the WAL is past its bound: the writer checkpoints next
+        self._checkpoint_frames, self._checkpoint_bound = _CHECKPOINT_FRAMES, _CHECKPOINT_BOUND
+        self.checkpoints = 0  # checkpoints run by this store (either way)
+        if self._wal_index is not None:
+            self._writer.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = ThreadPoolExecutor(
+                1, thread_name_prefix="emailshare-sqlite-checkpoint"
+            )
 
     def restore(self, image: bytes) -> bool:
         """Make a new in-memory store the database file ``image``; False for a file store."""
@@ -310,12 +377,23 @@ class SQLiteDatabase:
             return job()
         if self._closed:
             raise StoreUnavailable("the store is closed")
-        done = asyncio.get_running_loop().run_in_executor(self._thread, job)
+        done = self._submit(job)
         try:
             return await asyncio.shield(done)
         except asyncio.CancelledError:
             done.add_done_callback(_retrieve)
             raise
+
+    def _submit(self, job: Callable[[], T]) -> asyncio.Future[T]:
+        """``job`` on the writer's thread, counted in ``_jobs`` until the loop hears it ended."""
+        assert self._thread is not None
+        done = asyncio.get_running_loop().run_in_executor(self._thread, job)
+        self._jobs += 1
+        done.add_done_callback(self._job_done)
+        return done
+
+    def _job_done(self, _: object) -> None:
+        self._jobs -= 1
 
     def _queue(self, job: Callable[[], object]) -> None:
         """Run ``job`` on the writer's thread without waiting for it (a closed store has no
@@ -323,8 +401,7 @@ class SQLiteDatabase:
         if self._thread is None:
             job()
         elif not self._closed:
-            done = asyncio.get_running_loop().run_in_executor(self._thread, job)
-            done.add_done_callback(_retrieve)
+            self._submit(job).add_done_callback(_retrieve)
 
     def _begin(self) -> None:
         # Writers of every process queue on a flock of the wal-index's kept descriptor first:
@@ -338,6 +415,27 @@ class SQLiteDatabase:
         except sqlite3.OperationalError as exc:
             self._unlock()
             raise StoreUnavailable(str(exc)) from exc
+
+    def _begin_now(self) -> bool:
+        """``_begin`` on the loop if it need not wait: the writer's thread idle, no writer of any
+        process queued or writing (the flock free) and SQLite's write lock free (no busy wait).
+        Saves the group a hop to the thread and back (1-5 ms on a loop busy with reads)."""
+        if self._thread is None or self._writers_fd is None or self._jobs or self._closed:
+            return False
+        try:
+            fcntl.flock(self._writers_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        try:
+            self._writer.execute("PRAGMA busy_timeout=0")
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+            finally:
+                self._writer.execute(f"PRAGMA busy_timeout={_WRITE_BUSY_MS}")
+        except sqlite3.Error:
+            self._unlock()
+            return False
+        return True
 
     def _unlock(self) -> None:
         if self._writers_fd is not None:
@@ -353,36 +451,167 @@ class SQLiteDatabase:
     def _commit(self) -> None:
         try:
             self._writer.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             self._rollback()
-            raise StoreUnavailable(str(exc)) from exc
+            if isinstance(exc, sqlite3.OperationalError):
+                raise StoreUnavailable(str(exc)) from exc
+            raise
         self._unlock()
         self._own_commits += 1
+        self._after_commit()
+
+    def _wal_frames(self) -> int:
+        index = self._wal_index
+        return 0 if index is None else int.from_bytes(index[_MX_FRAME], sys.byteorder)
+
+    def _after_commit(self) -> None:
+        """On the writer's thread, after a commit: ask for a checkpoint if the WAL is long, or
+        have one run next on this thread if it is past its bound (the checkpointer fell
+        behind)."""
+        if self._checkpointer is None or self._thread is None:
+            return
+        frames = self._wal_frames()
+        if frames >= self._checkpoint_bound:
+            self._checkpoint_due = True  # queued by the loop (_committed), before any BEGIN
+        elif frames >= self._checkpoint_frames and not self._checkpoint_pending:
+            self._checkpoint_pending = True
+            try:
+                self._checkpointer.submit(self._background_checkpoint)
+            except RuntimeError:
+                self._checkpoint_pending = False
+
+    def _background_checkpoint(self) -> None:
+        try:
+            if self._checkpoint_conn is None:
+                self._checkpoint_conn = _open(self._path, "synchronous=FULL")
+            self._checkpoint(self._checkpoint_conn)
+        finally:
+            self._checkpoint_pending = False
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        # PASSIVE calls no busy handler: another process's checkpoint running, or any failure,
+        # leaves it to the next commit past the threshold.
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            self.checkpoints += 1
+
+    def _close_checkpointer(self) -> None:
+        if self._checkpoint_conn is not None:
+            self._checkpoint_conn.close()
+            self._checkpoint_conn = None
 
     @contextlib.asynccontextmanager
     async def transaction(self, bump: bool = True) -> AsyncIterator[Tx]:
-        # One writer per store: transactions of concurrent tasks never interleave on it.
-        async with self._tx_lock:
+        # One writer per store: transactions of concurrent tasks never interleave on it. The
+        # transactions that queue while one runs share its SQLite transaction and its commit,
+        # each in a savepoint of its own (group commit: see _Group).
+        self._waiting += 1
+        try:
+            await self._tx_lock.acquire()
+        except BaseException:
+            self._waiting -= 1
+            self._close_idle_group()
+            raise
+        self._waiting -= 1
+        try:
+            group = await self._join()
             self._tx_task = asyncio.current_task()
             tx = _SQLiteTx(self._writer, self._off_loop)
             try:
-                await self._off_loop(self._begin)
+                self._writer.execute("SAVEPOINT member")
                 yield tx
                 if bump or tx.notes:
                     await changes.append(tx, tx.notes, self.dialect)
-            except BaseException as exc:
-                tx.end()
-                if isinstance(exc, asyncio.CancelledError):
-                    # The thread rolls back (a BEGIN still waiting too, once it is through)
-                    # before any later job; a cancelled task need not wait for it.
-                    self._queue(self._rollback)
+                self._writer.execute("RELEASE member")
+                group.members += 1
+            except BaseException:
+                if self._jobs:
+                    # Cancelled while a job of its own still runs on the writer's thread (a
+                    # bulk write): its savepoint is undone there, after it, and the group ends
+                    # so that nothing else uses the writer before.
+                    self._queue(self._undo_member_now)
+                    group.ending = True
                 else:
-                    await self._off_loop(self._rollback)
+                    self._undo_member(group)
                 raise
             finally:
+                tx.end()
                 self._tx_task = None
-            tx.end()
-            await self._off_loop(self._commit)
+                if group.ending or group.members >= self._group_max or self._waiting == 0:
+                    self._close(group)
+            durable = group.durable
+        finally:
+            self._tx_lock.release()
+        # Answered only once the commit that holds this transaction is on disk.
+        await asyncio.shield(durable)
+
+    async def _join(self) -> _Group:
+        """The open group, or a new one: BEGIN IMMEDIATE on the writer's thread."""
+        group = self._group
+        if group is not None:
+            return group
+        try:
+            if not self._begin_now():
+                await self._off_loop(self._begin)
+        except asyncio.CancelledError:
+            # The thread rolls back (a BEGIN still waiting too, once it is through) before any
+            # later job; a cancelled task need not wait for it.
+            self._queue(self._rollback)
+            raise
+        group = self._group = _Group(asyncio.get_running_loop().create_future())
+        group.durable.add_done_callback(_retrieve)  # its members may all have been cancelled
+        return group
+
+    def _undo_member(self, group: _Group) -> None:
+        """Roll back a failed member's statements; if SQLite rolled back the whole transaction
+        by itself (a full disk, an I/O error), every member of the group fails with it."""
+        if not self._undo_member_now():
+            group.broken = group.ending = True
+
+    def _undo_member_now(self) -> bool:
+        if self._writer.in_transaction:
+            try:
+                self._writer.execute("ROLLBACK TO member")
+                self._writer.execute("RELEASE member")
+                return True
+            except sqlite3.Error:
+                pass
+        # Without its transaction the group's COMMIT fails, and every member with it.
+        return False
+
+    def _close(self, group: _Group) -> None:
+        """End ``group``: commit it (on the writer's thread), or roll it back if no member
+        succeeded or SQLite has rolled it back already; its members wait for ``durable``."""
+        self._group = None
+        if group.members == 0 or group.broken:
+            self._queue(self._rollback)
+            _settle(group, StoreUnavailable("the store rolled the transaction back"))
+            return
+        if self._closed:
+            _settle(group, StoreUnavailable("the store is closed"))
+            return
+        if self._thread is None:  # in memory: nothing to wait for, and nothing is grouped
+            try:
+                self._commit()
+            except Exception as exc:
+                _settle(group, exc)
+                return
+            _settle(group, None)
+            return
+        self._submit(self._commit).add_done_callback(lambda job: self._committed(group, job))
+
+    def _committed(self, group: _Group, job: asyncio.Future[None]) -> None:
+        _settle(group, job.exception())
+        if self._checkpoint_due:
+            self._checkpoint_due = False
+            self._queue(lambda: self._checkpoint(self._writer))
+
+    def _close_idle_group(self) -> None:
+        """A task that gave up waiting for the writer may have been the one the open group was
+        kept open for: close it if nobody else will."""
+        group = self._group
+        if group is not None and self._waiting == 0 and not self._tx_lock.locked():
+            self._close(group)
 
     async def run_in_transaction(self, work: Callable[[Tx], Awaitable[T]], bump: bool = True) -> T:
         # SQLite serialises writers on its file lock (busy_timeout): no deadlock to retry.
@@ -394,11 +623,21 @@ class SQLiteDatabase:
         if self._closed:
             return
         self._closed = True  # from here on no job is queued
+        group, self._group = self._group, None
+        if group is not None:  # closing the writer rolls it back
+            _settle(group, StoreUnavailable("the store is closed"))
         if self._thread is not None:
             # Jobs queued already (a cancelled caller's rollback) end before the writer closes.
             drained = asyncio.get_running_loop().run_in_executor(self._thread, lambda: None)
             await asyncio.shield(drained)
             self._thread.shutdown(wait=False)
+        if self._checkpointer is not None:
+            # A checkpoint running ends first; its connection closes on its own thread.
+            ended = asyncio.get_running_loop().run_in_executor(
+                self._checkpointer, self._close_checkpointer
+            )
+            await asyncio.shield(ended)
+            self._checkpointer.shutdown(wait=False)
         # SQLite closes a descriptor of its own only once no connection of the process holds
         # a lock on the file (os_unix.c: the "unused" descriptors), so closing one connection
         # while another lives keeps the other's locks.

@@ -12,12 +12,14 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from emailshare.storage import walindex
-from emailshare.storage.db import SQLiteDatabase, StoreUnavailable
+from emailshare.storage.db import SQLiteDatabase, StoreUnavailable, Tx
 from emailshare.testing import AsyncInProcess
 from tests.builders import auth, sharing_org
 
@@ -291,5 +293,261 @@ def test_healthz_and_reads_are_answered_while_a_share_waits_for_another_process(
                 holder.kill()
             assert answer.status_code == 200, answer.text
             assert answer.json()["data"][0]["code"] == "SUCCESS"
+
+    asyncio.run(main())
+
+
+# --- group commit -----------------------------------------------------------------------------
+# Transactions that queue while one runs share its SQLite transaction and its one COMMIT (one
+# fsync), each in a savepoint of its own; each is answered only once that COMMIT returned.
+
+
+class Commits:
+    """Counts the store's COMMITs; while ``hold`` is set, a COMMIT waits for ``go``."""
+
+    def __init__(self, db: SQLiteDatabase, fail: bool = False) -> None:
+        self.db, self.fail, self.count = db, fail, 0
+        self.real = db._commit
+        self.hold, self.go = False, threading.Event()
+        db._commit = self  # type: ignore[method-assign]
+
+    def __call__(self) -> None:
+        self.count += 1
+        if self.hold:
+            assert self.go.wait(30)
+        if self.fail:
+            self.db._rollback()
+            raise StoreUnavailable("disk I/O error")
+        self.real()
+
+
+async def queued_behind_one(
+    db: SQLiteDatabase, *members: Callable[[Tx], Awaitable[None]]
+) -> list[BaseException | None]:
+    """Run ``members`` as transactions queued while a first one (writing 0) is open; the
+    outcome of each (None: it returned)."""
+    opened, release = asyncio.Event(), asyncio.Event()
+
+    async def first(tx: Tx) -> None:
+        await tx.execute("INSERT INTO t VALUES (0)")
+        opened.set()
+        await release.wait()
+
+    async def run(work: Callable[[Tx], Awaitable[None]]) -> None:
+        async with db.transaction(bump=False) as tx:
+            await work(tx)
+
+    tasks = [asyncio.create_task(run(first))]
+    await opened.wait()
+    tasks += [asyncio.create_task(run(m)) for m in members]
+    for _ in range(5):
+        await asyncio.sleep(0)  # every member is waiting for the writer now
+    release.set()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    return list(done[1:])
+
+
+def insert(x: int) -> Callable[[Tx], Awaitable[None]]:
+    async def work(tx: Tx) -> None:
+        await tx.execute("INSERT INTO t VALUES (?)", (x,))
+
+    return work
+
+
+def test_transactions_queued_behind_one_share_its_commit(path: Path) -> None:
+    async def main() -> None:
+        db = SQLiteDatabase(str(path))
+        commits = Commits(db)
+        assert await queued_behind_one(db, *(insert(x) for x in range(1, 6))) == [None] * 5
+        assert commits.count == 1  # six transactions, one COMMIT
+        assert await rows(db) == [0, 1, 2, 3, 4, 5]
+        await insert_alone(db, 6)
+        assert commits.count == 2
+        await db.close()
+
+    asyncio.run(main())
+
+
+async def insert_alone(db: SQLiteDatabase, x: int) -> None:
+    async with db.transaction(bump=False) as tx:
+        await tx.execute("INSERT INTO t VALUES (?)", (x,))
+
+
+def test_a_failed_member_is_rolled_back_alone(path: Path) -> None:
+    async def fails(tx: Tx) -> None:
+        await tx.execute("INSERT INTO t VALUES (2)")
+        raise Abort
+
+    async def main() -> None:
+        db = SQLiteDatabase(str(path))
+        commits = Commits(db)
+        outcome = await queued_behind_one(db, insert(1), fails, insert(3))
+        assert outcome[0] is None
+        assert isinstance(outcome[1], Abort)
+        assert outcome[2] is None
+        assert commits.count == 1
+        assert await rows(db) == [0, 1, 3]
+        await db.close()
+
+    asyncio.run(main())
+
+
+def test_no_member_is_answered_before_the_commit_that_holds_it_returned(path: Path) -> None:
+    async def main() -> None:
+        db = SQLiteDatabase(str(path))
+        commits = Commits(db)
+        commits.hold = True
+        group = asyncio.create_task(queued_behind_one(db, insert(1), insert(2)))
+        for _ in range(40):
+            await asyncio.sleep(0.005)
+        assert commits.count == 1  # the group's COMMIT runs, held back
+        assert not group.done()  # and no member has returned
+        assert await rows(db) == []  # nor is any of them visible
+        commits.go.set()
+        assert await group == [None, None]
+        assert await rows(db) == [0, 1, 2]
+        await db.close()
+
+    asyncio.run(main())
+
+
+def test_a_failed_commit_fails_every_member_and_keeps_none(path: Path) -> None:
+    async def main() -> None:
+        db = SQLiteDatabase(str(path))
+        commits = Commits(db, fail=True)
+        outcome = await queued_behind_one(db, insert(1), insert(2))
+        assert all(isinstance(o, StoreUnavailable) for o in outcome), outcome
+        assert commits.count == 1
+        assert await rows(db) == []
+        commits.fail = False
+        await insert_alone(db, 7)  # the writer and its locks are free again
+        assert await rows(db) == [7]
+        await db.close()
+
+    asyncio.run(main())
+
+
+def test_a_member_whose_failure_ends_the_transaction_fails_the_group(path: Path) -> None:
+    # SQLite rolls the whole transaction back by itself on some errors (a full disk, an I/O
+    # error): the members before it are lost with it, so they fail too; none is kept.
+    async def ends_it(tx: Tx) -> None:
+        await tx.execute("INSERT INTO t VALUES (2)")
+        await tx.execute("ROLLBACK")
+        raise Abort
+
+    async def main() -> None:
+        db = SQLiteDatabase(str(path))
+        outcome = await queued_behind_one(db, insert(1), ends_it, insert(3))
+        assert isinstance(outcome[0], StoreUnavailable), outcome
+        assert isinstance(outcome[1], Abort)
+        assert outcome[2] is None  # queued after the failure: a group of its own
+        assert await rows(db) == [3]
+        await db.close()
+
+    asyncio.run(main())
+
+
+# --- checkpoints ------------------------------------------------------------------------------
+# SQLite's autocheckpoint runs inside the COMMIT that crosses its threshold (40-110 ms at 1M
+# records, every writer of the store waiting): here a thread of the store's own checkpoints,
+# and the writer only once the WAL is past its bound.
+
+
+def test_checkpoints_run_off_the_commit_path(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The process may have mapped its 32 wal-index headers already (stores without one
+    # checkpoint as SQLite does): this one is mapped.
+    monkeypatch.setattr(walindex, "_MAX_WAL_INDEXES", 10**6)
+
+    async def main() -> None:
+        db = SQLiteDatabase(str(path))
+        assert db._checkpointer is not None
+        db._checkpoint_frames = 5
+        where: list[str] = []
+        real = db._checkpoint
+
+        def checkpoint(conn: sqlite3.Connection) -> None:
+            where.append("writer" if conn is db._writer else threading.current_thread().name)
+            real(conn)
+
+        db._checkpoint = checkpoint  # type: ignore[method-assign]
+        for x in range(12):
+            await insert_alone(db, x)
+        for _ in range(200):
+            if db.checkpoints:
+                break
+            await asyncio.sleep(0.01)
+        assert db.checkpoints >= 1
+        assert where
+        assert all(w.startswith("emailshare-sqlite-checkpoint") for w in where), where
+        assert db._writer.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        frames, restarted = db._wal_frames(), False
+        for x in range(12, 60):  # the WAL, checkpointed, begins again
+            await insert_alone(db, x)
+            restarted, frames = restarted or db._wal_frames() < frames, db._wal_frames()
+            if restarted:
+                break
+            await asyncio.sleep(0.01)
+        assert restarted
+        assert len(await rows(db)) == x + 1
+        await db.close()
+
+    asyncio.run(main())
+
+
+def test_the_writer_checkpoints_itself_once_the_wal_is_past_its_bound(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The process may have mapped its 32 wal-index headers already (stores without one
+    # checkpoint as SQLite does): this one is mapped.
+    monkeypatch.setattr(walindex, "_MAX_WAL_INDEXES", 10**6)
+
+    async def main() -> None:
+        db = SQLiteDatabase(str(path))
+        assert db._checkpointer is not None
+        db._checkpoint_frames, db._checkpoint_bound = 10**9, 6  # the checkpointer never asked
+        for x in range(20):
+            await insert_alone(db, x)
+            assert db._wal_frames() <= 8  # bounded: checkpointed, then begun again
+        assert db.checkpoints >= 1
+        await db.close()
+
+    asyncio.run(main())
+
+
+def test_a_begin_that_need_not_wait_runs_on_the_loop(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hop to the writer's thread and back costs 1-5 ms on a loop busy with reads: a BEGIN
+    # that can take every lock at once takes them on the loop; one that must wait (another
+    # process writing) still waits on the thread, the loop serving meanwhile. (It needs the
+    # writers' flock, on the mapped wal-index: see the checkpoint tests.)
+    monkeypatch.setattr(walindex, "_MAX_WAL_INDEXES", 10**6)
+
+    async def main() -> None:
+        db = SQLiteDatabase(str(path))
+        on_thread: list[None] = []
+        real = db._begin
+
+        def begin() -> None:
+            on_thread.append(None)
+            real()
+
+        db._begin = begin  # type: ignore[method-assign]
+        await insert_alone(db, 1)
+        assert on_thread == []
+        holder = Holder(path)
+        try:
+            waiting = asyncio.create_task(insert_alone(db, 2))
+            await asyncio.sleep(0.05)
+            assert not waiting.done()
+            assert on_thread == [None]  # it waits for the lock on the thread
+            await asyncio.to_thread(holder.commit)
+            await waiting
+        finally:
+            holder.kill()
+        await insert_alone(db, 3)
+        assert len(on_thread) == 1
+        assert await rows(db) == [-1, 1, 2, 3]
+        await db.close()
 
     asyncio.run(main())
