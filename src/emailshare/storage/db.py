@@ -433,7 +433,13 @@ class SQLiteDatabase:
             finally:
                 self._writer.execute(f"PRAGMA busy_timeout={_WRITE_BUSY_MS}")
         except sqlite3.Error:
-            self._unlock()
+            try:
+                if self._writer.in_transaction:  # begun, then the busy timeout not restored
+                    self._writer.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            finally:
+                self._unlock()
             return False
         return True
 
@@ -601,7 +607,9 @@ class SQLiteDatabase:
         self._submit(self._commit).add_done_callback(lambda job: self._committed(group, job))
 
     def _committed(self, group: _Group, job: asyncio.Future[None]) -> None:
-        _settle(group, job.exception())
+        _settle(
+            group, StoreUnavailable("the store is closed") if job.cancelled() else job.exception()
+        )
         if self._checkpoint_due:
             self._checkpoint_due = False
             self._queue(lambda: self._checkpoint(self._writer))
