@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import lru_cache
 
@@ -55,15 +56,19 @@ def _rolled_back(cause: BaseException | None) -> bool:
 # How long a request waits for a pooled connection (psycopg_pool's ``timeout``): the bound on a
 # request's wait before the circuit breaker opens (docs/reliability.md, "Store outages").
 POOL_TIMEOUT = 0.5
-# A busy pool is not a dead store: when the wait ran out while the store answered a statement
-# within the last ANSWERING seconds, every connection is out serving requests (a load of more
-# requests than connections), so the request waits up to BUSY_WAIT more, in the queue, rather
-# than fail and open the circuit breaker for everyone (docs/reliability.md, "Overload").
-# The longer wait is taken in slices of BUSY_SLICE, and ends at once when a statement failed
-# since the last answer: a store that went away is an outage within about one slice.
+# A busy pool is not a dead store: requests wait for a connection in one queue, first come
+# first served (``_Turns``), as long as the store answers. When a request has waited
+# POOL_TIMEOUT and the store answered a statement (a read, or a transaction's commit) within
+# the last ANSWERING seconds, every connection is out serving requests (a load of more
+# requests than connections): it keeps its place and waits on (docs/reliability.md,
+# "Overload"). That is checked every BUSY_SLICE, and the wait ends as an outage as soon as a
+# statement failed since the last answer (a store that went away: within about one slice) or
+# nothing was answered for ANSWERING seconds (a store that hangs).
 ANSWERING = 1.0
-BUSY_WAIT = 5.0
 BUSY_SLICE = 0.1
+# With a turn, a connection is normally ready at once; one being made again (after one was
+# lost) is waited for as long as BUSY_WAIT while the store answers others, then it fails.
+BUSY_WAIT = 5.0
 # libpq's connect timeout (psycopg enforces 2 s at least); connections are made by the pool's
 # workers, never while a request waits, so this does not add to a request's wait.
 CONNECT_TIMEOUT = 2
@@ -183,6 +188,56 @@ class Listener:
                 await task
 
 
+class _Turns:
+    """Turns at the pool's connections, one per connection, handed out first come, first
+    served. psycopg_pool's own queue gives up a request's place when its ``timeout`` runs out,
+    so a request that waited on had to join it again at its end (overtaken by every later
+    arrival); a waiter here keeps its place however long it waits, and leaves only when
+    ``give_up`` says so, or when cancelled."""
+
+    __slots__ = ("_free", "_waiting")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    async def take(self, give_up: Callable[[float], bool]) -> None:
+        """A turn; ``give_up(seconds waited)`` is asked when the wait runs long (after
+        POOL_TIMEOUT, then every BUSY_SLICE) and ends it with ``PoolTimeout`` when true."""
+        if self._free and not self._waiting:
+            self._free -= 1
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        started = time.monotonic()
+        timeout = POOL_TIMEOUT
+        try:
+            while True:
+                await asyncio.wait((turn,), timeout=timeout)  # never cancels the turn
+                if turn.done():
+                    return
+                waited = time.monotonic() - started
+                if give_up(waited):
+                    raise PoolTimeout(f"no connection after {waited:.2f} s")
+                timeout = BUSY_SLICE
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self.give()  # handed a turn while leaving: pass it on
+            else:
+                turn.cancel()  # give() skips it
+            raise
+
+    def give(self) -> None:
+        """Hand the turn to the first waiter still waiting, or back to the free ones."""
+        waiting = self._waiting
+        while waiting:
+            turn = waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._free += 1
+
+
 class PostgresDatabase:
     dialect = "postgresql"
 
@@ -193,6 +248,7 @@ class PostgresDatabase:
         host: HostSignal | None = None,
     ) -> None:
         self._pool = pool
+        self._turns = _Turns(pool.max_size)
         self._answered = -ANSWERING  # monotonic time of the last statement the store answered
         self._failed = -ANSWERING  # ... and of the last one that failed on its connection
         self._next_probe: asyncio.Future[object] | None = None  # not sent yet: joinable
@@ -265,31 +321,44 @@ class PostgresDatabase:
         finally:
             self._probing = None
 
+    def _silent(self, waited: float) -> bool:
+        """Whether a request that has waited ``waited`` seconds for its turn stops: the store
+        answered nothing for ANSWERING seconds, or a statement failed since its last answer
+        (an outage). Otherwise it is a queue, and the request waits on."""
+        if waited < POOL_TIMEOUT:
+            return False
+        return time.monotonic() - self._answered > ANSWERING or self._failed >= self._answered
+
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
-        """A pooled connection, as ``pool.connection()`` gives it, but a wait that ran out
-        while the store was answering others goes on (``BUSY_WAIT``): that is a queue, not an
-        outage. A wait that ran out with no answer for ``ANSWERING`` seconds raises
-        ``PoolTimeout`` at once, as before (the breaker's outage)."""
+        """A pooled connection, once it is this request's turn (``_Turns``: first come,
+        first served, for as long as the store answers others; after POOL_TIMEOUT with no
+        answer for ANSWERING seconds, or a failure since the last, ``PoolTimeout``: the
+        breaker's outage). A connection is then normally ready at once; one being made again
+        is waited for past POOL_TIMEOUT, up to BUSY_WAIT, while the store answers others."""
+        await self._turns.take(self._silent)
         try:
-            conn = await self._pool.getconn(POOL_TIMEOUT)
-        except PoolTimeout:
-            deadline = time.monotonic() + BUSY_WAIT
-            while True:
-                now = time.monotonic()
-                if now - self._answered > ANSWERING or self._failed >= self._answered:
-                    raise  # nothing answered lately, or a failure since: an outage
-                try:
-                    conn = await self._pool.getconn(min(BUSY_SLICE, max(deadline - now, 0.001)))
-                    break
-                except PoolTimeout:
-                    if time.monotonic() >= deadline:
-                        raise
-        try:
-            async with conn:  # commit or roll back; a pooled connection is not closed by it
-                yield conn
+            try:
+                conn = await self._pool.getconn(POOL_TIMEOUT)
+            except PoolTimeout:
+                deadline = time.monotonic() + BUSY_WAIT
+                while True:
+                    now = time.monotonic()
+                    if now - self._answered > ANSWERING or self._failed >= self._answered:
+                        raise  # nothing answered lately, or a failure since: an outage
+                    try:
+                        conn = await self._pool.getconn(min(BUSY_SLICE, max(deadline - now, 0.001)))
+                        break
+                    except PoolTimeout:
+                        if time.monotonic() >= deadline:
+                            raise
+            try:
+                async with conn:  # commit or roll back; a pooled connection is not closed by it
+                    yield conn
+            finally:
+                await self._pool.putconn(conn)
         finally:
-            await self._pool.putconn(conn)
+            self._turns.give()
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self._read(sql, params, one=True)
