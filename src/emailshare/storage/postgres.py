@@ -249,6 +249,11 @@ class PostgresDatabase:
     ) -> None:
         self._pool = pool
         self._turns = _Turns(pool.max_size)
+        # A read's cursor, kept per connection and used again by every read on it: a new
+        # cursor per statement (what ``conn.execute`` makes) cost ~20 µs of CPU more
+        # (docs/performance.md, "PostgreSQL"). A cursor holds its connection, so no weak
+        # mapping: connections the pool closed are dropped when a new one is first used.
+        self._cursors: dict[psycopg.AsyncConnection[Row], psycopg.AsyncCursor[Row]] = {}
         self._answered = -ANSWERING  # monotonic time of the last statement the store answered
         self._failed = -ANSWERING  # ... and of the last one that failed on its connection
         self._next_probe: asyncio.Future[object] | None = None  # not sent yet: joinable
@@ -353,8 +358,10 @@ class PostgresDatabase:
                         if time.monotonic() >= deadline:
                             raise
             try:
-                async with conn:  # commit or roll back; a pooled connection is not closed by it
-                    yield conn
+                # Not ``async with conn``: in autocommit its commit or rollback does nothing but
+                # take the connection's lock (a transaction ends by its own block), and the
+                # pool rolls back whatever is left open when it takes the connection back.
+                yield conn
             finally:
                 await self._pool.putconn(conn)
         finally:
@@ -374,7 +381,12 @@ class PostgresDatabase:
         for attempt in (1, 2):
             try:
                 async with self._connection() as conn:
-                    cur = await conn.execute(to_pg(sql), params)
+                    cur = self._cursors.get(conn)
+                    if cur is None:  # a new connection: forget those the pool closed since
+                        cursors = {c: k for c, k in self._cursors.items() if not c.closed}
+                        cur = cursors[conn] = conn.cursor()
+                        self._cursors = cursors
+                    await cur.execute(to_pg(sql), params)
                     if one:
                         row = await cur.fetchone()
                         found = [] if row is None else [row]
