@@ -59,15 +59,27 @@ def _records() -> list[tuple[int, str]]:
     return [(int(r["id"]), r["module"]) for r in RECORDS.values()]
 
 
+KINDS = frozenset({EmailKind.SENT, EmailKind.SCHEDULED})
+
+
+def _pages() -> list[tuple[int, rules.Basis, Selection]]:
+    """Each record, its association basis and the selection of a page of its mailbox emails."""
+    found = []
+    for record_id, module in _records():
+        basis = rules.association_basis(module)
+        scope = rules.MailboxScope(True, None)
+        found.append((record_id, basis, Selection(record_id, basis, KINDS, (record_id,), scope)))
+    return found
+
+
 async def test_every_emails_statement_starts_from_the_record(store: Store) -> None:
     recording = Recording(store)
     emails = EmailStore(recording)  # type: ignore[arg-type]  # a Database that records
     owner = int(USERS["Bob"]["id"])
-    kinds = frozenset({EmailKind.SENT, EmailKind.SCHEDULED})
     for record_id, module in _records():
         basis = rules.association_basis(module)
         for scope in (rules.MailboxScope(True, None), rules.MailboxScope(True, owner)):
-            selection = Selection(record_id, basis, kinds, (record_id,), scope)
+            selection = Selection(record_id, basis, KINDS, (record_id,), scope)
             for bound in (
                 None,
                 Bound((1_700_000_000, "m1"), backwards=False),
@@ -95,10 +107,7 @@ async def test_a_thread_s_attachments_are_one_probe_of_the_emails_that_have_any(
     index of every email by thread read each email of the thread from the table."""
     recording = Recording(store)
     emails = EmailStore(recording)  # type: ignore[arg-type]  # a Database that records
-    kinds = frozenset({EmailKind.SENT, EmailKind.SCHEDULED})
-    for record_id, module in _records():
-        basis = rules.association_basis(module)
-        selection = Selection(record_id, basis, kinds, (record_id,), rules.MailboxScope(True, None))
+    for record_id, basis, selection in _pages():
         await emails.candidates(ORG, selection, None, 11, Hidden())
         await emails.opened(ORG, "m1bob", basis, record_id)
     threads = set()
@@ -120,10 +129,7 @@ async def test_a_page_is_cut_on_its_keys_then_each_email_left_read_by_its_key(
     docs/performance.md, "Emails list")."""
     recording = Recording(store)
     emails = EmailStore(recording)  # type: ignore[arg-type]  # a Database that records
-    kinds = frozenset({EmailKind.SENT, EmailKind.SCHEDULED})
-    for record_id, module in _records():
-        basis = rules.association_basis(module)
-        selection = Selection(record_id, basis, kinds, (record_id,), rules.MailboxScope(True, None))
+    for _, _, selection in _pages():
         for bound in (None, Bound((1_700_000_000, "m1"), backwards=True, inclusive=True)):
             await emails.candidates(ORG, selection, bound, 11, Hidden())
     assert recording.statements
