@@ -169,6 +169,17 @@ class FakeStore:
             user.email_sharing.value,
         )
 
+    async def token_and_details(
+        self, hashed: str, module: str, record_id: int
+    ) -> tuple[TokenOwner | None, tuple[RecordAccess, list[ShareFromUser]] | None]:
+        owner = await self.token_owner(hashed)
+        if owner is None:
+            return None, None
+        found = await self.record_details(
+            owner.org_id, module, record_id, owner.user_id, owner.role_id
+        )
+        return owner, found
+
     # --- ModuleReads, RecordReads, SharerReads ---------------------------------------------
 
     async def custom_module(self, org_id: int, name: str) -> str | None:

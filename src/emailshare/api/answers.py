@@ -22,7 +22,7 @@ from emailshare.api.errors import error_body
 from emailshare.domain.errors import ZohoError
 from emailshare.domain.tokens import token_hash
 from emailshare.service import details
-from emailshare.service.auth import authenticate_token, bearer_token
+from emailshare.service.auth import bearer_token
 
 DETAILS_ROUTE = "/crm/{version}/{module}/{record_id}/__emails_sharing_details"
 DETAILS_SUFFIX = "/__emails_sharing_details"
@@ -83,14 +83,18 @@ async def compute(state: State, asked: Lookup, module: str, record: str) -> tupl
     """The (status, body) of a request :func:`lookup` found no answer for, computed and kept.
 
     Authenticates the token first (raising ``InvalidToken`` for one that is not live, as the
-    details endpoint orders its checks), then runs the use case; its Zoho errors are answers
-    too, spelt by ``api.errors`` and cached like any other. ``StoreUnavailable`` propagates.
+    details endpoint orders its checks; a caller not kept is read with the record's details,
+    in one statement, when ``details.caller_and_read`` can), then runs the use case; its
+    Zoho errors are answers too, spelt by ``api.errors`` and cached like any other.
+    ``StoreUnavailable`` propagates.
     """
-    who = await authenticate_token(state.store, asked.token, asked.key[0], asked.now, state.callers)
+    who, read = await details.caller_and_read(
+        state.store, asked.token, asked.key[0], asked.now, state.callers, module, record
+    )
     state.freshness.misses += 1
     record_id = None
     try:
-        found = await details.answer(state.store, who, module, record, state.org_views.get)
+        found = await details.answer(state.store, who, module, record, state.org_views.get, read)
         status, body = 200, wire.sharing_details(found.details, found.publics, found.rendered)
         record_id = found.record_id
     except ZohoError as exc:

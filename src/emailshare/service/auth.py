@@ -8,6 +8,7 @@ from typing import NamedTuple
 from emailshare.domain import scopes as scope_rules
 from emailshare.domain.errors import AuthenticationFailure, InvalidToken
 from emailshare.domain.tokens import same_hash, token_hash
+from emailshare.domain.views import TokenOwner
 from emailshare.service.cache import BoundedCache
 from emailshare.service.fixtures import TOKEN_SHAPE
 from emailshare.service.ports import TokenReads
@@ -86,14 +87,37 @@ async def authenticate_token(
 
     A kept caller is served without its token's shape checked again: only a token of
     Zoho's shape is ever kept (under its hash)."""
-    hit = cache.get(hashed) if cache is not None else None
+    hit = kept_caller(hashed, now, cache)
     if hit is not None:
-        if hit.expires_at <= now:
-            raise InvalidToken()
         return hit
-    if not TOKEN_SHAPE.fullmatch(token):
+    return await read_caller(store, token, hashed, now, cache)
+
+
+def kept_caller(hashed: str, now: int, cache: CallerCache | None) -> Caller | None:
+    """The caller kept under the token's hash (``INVALID_TOKEN`` once expired), or None."""
+    hit = cache.get(hashed) if cache is not None else None
+    if hit is not None and hit.expires_at <= now:
         raise InvalidToken()
-    owner = await store.token_owner(hashed)
+    return hit
+
+
+def token_shape_ok(token: str) -> bool:
+    """Whether the token has Zoho's shape: no other is ever looked up."""
+    return TOKEN_SHAPE.fullmatch(token) is not None
+
+
+async def read_caller(
+    store: TokenReads, token: str, hashed: str, now: int, cache: CallerCache | None
+) -> Caller:
+    """:func:`authenticate_token` for a token whose caller is not kept: its row read."""
+    if not token_shape_ok(token):
+        raise InvalidToken()
+    return caller_of(await store.token_owner(hashed), hashed, now, cache)
+
+
+def caller_of(owner: TokenOwner | None, hashed: str, now: int, cache: CallerCache | None) -> Caller:
+    """The caller of a token's row as read (None: no such token), kept in ``cache``; or
+    ``INVALID_TOKEN`` for a token that is unknown, expired, or whose user is not active."""
     if owner is None or not same_hash(owner.token_hash, hashed):
         raise InvalidToken()
     if owner.expires_at <= now or owner.status != "active":

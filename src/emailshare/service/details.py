@@ -7,9 +7,20 @@ from typing import NamedTuple
 
 from emailshare.domain import rules
 from emailshare.domain import scopes as scope_rules
-from emailshare.service.auth import Caller
+from emailshare.domain.modules import ModuleLookup
+from emailshare.domain.numbers import parse_id
+from emailshare.domain.rules import ShareFromUser
+from emailshare.domain.views import RecordAccess
+from emailshare.service.auth import (
+    Caller,
+    CallerCache,
+    caller_of,
+    kept_caller,
+    read_caller,
+    token_shape_ok,
+)
 from emailshare.service.orgview import NOT_RENDERED, OrgView, Rendered
-from emailshare.service.ports import DetailsReads
+from emailshare.service.ports import DetailsReads, TokenDetailsReads
 from emailshare.service.records import read_rule_of, record_id_of, resolve_module
 
 Views = Callable[[int], Awaitable[OrgView]]
@@ -25,21 +36,64 @@ class Answer(NamedTuple):
     record_id: int  # the record the path names, as its scope in the answer cache
 
 
+Found = tuple[RecordAccess, list[ShareFromUser]] | None  # what ``record_details`` reads
+
+
+class Read(NamedTuple):
+    """The record's details, read with the caller's token (:func:`caller_and_read`)."""
+
+    found: Found
+
+
+async def caller_and_read(
+    store: TokenDetailsReads,
+    token: str,
+    hashed: str,
+    now: int,
+    cache: CallerCache | None,
+    module_name: str,
+    record_text: str,
+) -> tuple[Caller, Read | None]:
+    """The caller (as ``auth.authenticate_token``, raising what it raises) and, when its
+    caller was not kept, the module is a standard one and the record a valid id, the
+    record's details read in the same statement as the token (one round trip a miss), for
+    :func:`answer` to check in its own order; else None (``answer`` reads them)."""
+    hit = kept_caller(hashed, now, cache)
+    if hit is not None:
+        return hit, None
+    module = ModuleLookup.standard(module_name)
+    record_id = parse_id(record_text) if module is not None else None
+    if module is None or record_id is None or not token_shape_ok(token):
+        return await read_caller(store, token, hashed, now, cache), None
+    owner, found = await store.token_and_details(hashed, module.api_name, record_id)
+    return caller_of(owner, hashed, now, cache), Read(found)
+
+
 async def answer(
-    store: DetailsReads, caller: Caller, module_name: str, record_text: str, views: Views | None
+    store: DetailsReads,
+    caller: Caller,
+    module_name: str,
+    record_text: str,
+    views: Views | None,
+    read: Read | None = None,
 ) -> Answer:
     """Checks 5 to 8 of docs/contract.md §3, then the answer of section 6.
 
-    One read per answer: the record's facts and its custom sharers (``record_details``). The
-    org's public sharers, the same for every record, come from ``views`` (``OrgViews.get``);
-    without it they are read from the store.
+    One read per answer: the record's facts and its custom sharers (``record_details``),
+    unless ``read`` holds them already (:func:`caller_and_read`: its module and record
+    resolve without the store, so the checks below run as they would, in the same order).
+    The org's public sharers, the same for every record, come from ``views``
+    (``OrgViews.get``); without it they are read from the store.
     """
     module = await resolve_module(store, caller.org_id, module_name)
     scope_rules.require_details_read(caller.scopes, module.scope_name)
     record_id = record_id_of(record_text)
-    found = await store.record_details(
-        caller.org_id, module.api_name, record_id, caller.user_id, caller.role_id
-    )
+    if read is not None:
+        found = read.found
+    else:
+        found = await store.record_details(
+            caller.org_id, module.api_name, record_id, caller.user_id, caller.role_id
+        )
     read_rule_of(None if found is None else found[0], caller)
     assert found is not None  # read_rule_of raised otherwise
     if views is None:

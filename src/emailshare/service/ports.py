@@ -72,6 +72,15 @@ class RecordDetailsReads(Protocol):
         ...
 
 
+class TokenDetailsReads(TokenReads, Protocol):
+    async def token_and_details(
+        self, hashed: str, module: str, record_id: int
+    ) -> tuple[TokenOwner | None, tuple[RecordAccess, list[ShareFromUser]] | None]:
+        """``token_owner(hashed)`` and ``record_details`` of this record for that token's
+        org, user and role (None without the token or the record), in one statement."""
+        ...
+
+
 class RecordLookup(ModuleReads, RecordReads, Protocol):
     """A record as a URL names it: its module, and whether the caller may read it."""
 
@@ -253,7 +262,7 @@ class JournalStore(Protocol):
 
 
 class Store(
-    TokenReads,
+    TokenDetailsReads,
     RecordLookup,
     DetailsReads,
     ShareWrites,
