@@ -45,15 +45,32 @@ class ReadFacts:
 
 def read_rule(facts: ReadFacts) -> ReadRule | None:
     """The first rule that lets the caller read the record, or None (``NO_PERMISSION``)."""
-    if facts.caller_is_admin:
+    return _read_rule(
+        facts.caller_is_admin,
+        facts.caller_is_owner,
+        facts.caller_role_above_owner,
+        facts.module_sharing,
+        facts.shared_with_caller,
+    )
+
+
+def _read_rule(
+    caller_is_admin: bool,
+    caller_is_owner: bool,
+    caller_role_above_owner: bool,
+    module_sharing: DataSharing,
+    shared_with_caller: bool,
+) -> ReadRule | None:
+    """:func:`read_rule` of its facts given one by one (the rule's one spelling)."""
+    if caller_is_admin:
         return ReadRule.ADMINISTRATOR
-    if facts.caller_is_owner:
+    if caller_is_owner:
         return ReadRule.OWNER
-    if facts.caller_role_above_owner:
+    if caller_role_above_owner:
         return ReadRule.SUPERIOR_ROLE
-    if facts.module_sharing.everyone_reads:
+    if module_sharing.everyone_reads:
         return ReadRule.PUBLIC_MODULE
-    if facts.shared_with_caller:
+    if shared_with_caller:
         return ReadRule.RECORD_SHARE
     return None
 
@@ -61,15 +78,15 @@ def read_rule(facts: ReadFacts) -> ReadRule | None:
 def access_read_rule(
     access: RecordAccess, caller_id: int, caller_is_admin: bool
 ) -> ReadRule | None:
-    """:func:`read_rule` for the facts the store gathered about one record (``RecordAccess``)."""
-    return read_rule(
-        ReadFacts(
-            caller_is_admin=caller_is_admin,
-            caller_is_owner=caller_id == access.owner_id,
-            caller_role_above_owner=access.caller_role_above_owner,
-            module_sharing=access.module_sharing,
-            shared_with_caller=access.shared_with_caller,
-        )
+    """:func:`read_rule` for the facts the store gathered about one record (``RecordAccess``),
+    on every computed answer: the facts go to the rule as they are, without a
+    :class:`ReadFacts` (a frozen dataclass of five fields: ~1.5 µs to make)."""
+    return _read_rule(
+        caller_is_admin,
+        caller_id == access.owner_id,
+        access.caller_role_above_owner,
+        access.module_sharing,
+        access.shared_with_caller,
     )
 
 

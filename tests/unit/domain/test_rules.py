@@ -23,6 +23,7 @@ from emailshare.domain.model import (
     User,
 )
 from emailshare.domain.rules import ReadFacts, ReadRule, ShareDecision, ShareFromUser
+from emailshare.domain.views import RecordAccess
 from emailshare.service.fixtures import parse_fixture
 
 ACME = Path(__file__).parents[2] / "data" / "acme.json"
@@ -445,3 +446,14 @@ def test_reference_empty_answer() -> None:
     result = rules.sharing_details(lonely, nora, zylker, gathers_contacts=True)
     assert list(result.share_from_users) == []
     assert list(result.available_types) == [SENT, CONTACTS, ALL]
+
+
+def test_access_read_rule_is_read_rule_of_the_same_facts() -> None:
+    # access_read_rule gives the facts to the rule one by one (no ReadFacts made): every
+    # combination decides as read_rule does.
+    for admin, owner, above, sharing, shared in itertools.product(
+        (False, True), (False, True), (False, True), list(DataSharing), (False, True)
+    ):
+        access = RecordAccess(7 if owner else 8, shared, above, sharing)
+        facts = ReadFacts(admin, owner, above, sharing, shared)
+        assert rules.access_read_rule(access, 7, admin) == rules.read_rule(facts)
