@@ -193,23 +193,30 @@ class ScopedCache(BoundedCache[K, V]):
         capacity = self._capacity
         if capacity <= 0:
             return
-        items, meta, weigh, budget = self._items, self._meta, self._weigh, self._budget
-        weight = 0 if weigh is None else weigh(value)
-        if budget and weight > budget:
-            return  # never kept: any older value keeps its own place and scope
-        if key in items and weigh is not None:
-            self.discard(key)  # a weighed entry put again is a new insertion (as BoundedCache)
-        if key not in items:  # (also a weighed one just discarded: it makes room again)
-            while items and (len(items) >= capacity or (budget and self._weight + weight > budget)):
-                self._weight -= meta.pop(items.popitem(last=False)[0])[0]
+        items, meta, weigh = self._items, self._meta, self._weigh
+        old = meta.get(key)  # meta holds exactly the keys of items
+        if weigh is None:
+            weight = 0
+            if old is None:  # a new key; one put again keeps its place
+                while len(items) >= capacity:
+                    meta.pop(items.popitem(last=False)[0])
+        else:
+            weight = weigh(value)
+            budget = self._budget
+            if budget and weight > budget:
+                return  # never kept: any older value keeps its own place and scope
+            total = self._weight + weight
+            if old is not None:  # a weighed entry put again is a new insertion (as BoundedCache)
+                del items[key], meta[key]
+                total -= old[0]
+                old = None
+            while items and (len(items) >= capacity or (budget and total > budget)):
+                total -= meta.pop(items.popitem(last=False)[0])[0]
+            self._weight = total
         org_id, record_id = self._scope(key, value) if where is None else where
-        old = meta.get(key)
-        if old is not None:
-            self._weight -= old[0]
         items[key] = value
-        self._weight += weight
         meta[key] = (weight, org_id, record_id)
-        if record_id is not None and (old is None or old[1:] != (org_id, record_id)):
+        if record_id is not None and (old is None or old[1] != org_id or old[2] != record_id):
             place = (org_id, record_id)
             by_record = self._by_record
             keys = by_record.get(place)
