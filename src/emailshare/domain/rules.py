@@ -11,6 +11,7 @@ Two entry points serve two callers:
 from __future__ import annotations
 
 import itertools
+from bisect import insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -222,9 +223,25 @@ def ordered(users: Iterable[ShareFromUser]) -> list[ShareFromUser]:
     return sorted(users, key=_KEY)
 
 
+_FEW = 8  # at most this many in the second list: inserted one by one
+
+
 def merged(*lists: Iterable[ShareFromUser]) -> list[ShareFromUser]:
-    """Lists each in :func:`order_key` order, merged into one in that order (Timsort finds
-    the ordered runs and merges them: faster here than ``heapq.merge``'s generator)."""
+    """Lists each in :func:`order_key` order, merged into one in that order, those of an
+    earlier list first among equal keys (as a stable sort of them all).
+
+    An answer merges the record's custom sharers, one or two, into its org's public sharers
+    (~50): each is inserted where ``bisect`` says (after any equal key), ~0.5 µs, where sorting
+    the ~52 again took 3-7 µs. Otherwise Timsort finds the ordered runs and merges them
+    (faster here than ``heapq.merge``'s generator)."""
+    if len(lists) == 2:
+        first, second = lists
+        few = isinstance(second, list | tuple) and len(second) <= _FEW
+        if few and isinstance(first, list | tuple):
+            out = list(first)
+            for user in second:
+                insort(out, user, key=_KEY)
+            return out
     return sorted(itertools.chain(*lists), key=_KEY)
 
 

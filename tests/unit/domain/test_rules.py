@@ -457,3 +457,22 @@ def test_access_read_rule_is_read_rule_of_the_same_facts() -> None:
         access = RecordAccess(7 if owner else 8, shared, above, sharing)
         facts = ReadFacts(admin, owner, above, sharing, shared)
         assert rules.access_read_rule(access, 7, admin) == rules.read_rule(facts)
+
+
+def test_merged_is_the_stable_sort_of_its_ordered_lists() -> None:
+    # A few inserted one by one (bisect) or many sorted: the same list, objects and order,
+    # those of the first list before equal keys of the second (duplicates kept, as sorted).
+    import random
+
+    rnd = random.Random(7)
+    for _ in range(300):
+        pool = [ShareFromUser(rnd.randrange(20), rnd.choice("aAbBc"), "imap") for _ in range(60)]
+        first = rules.ordered(pool[: rnd.randrange(0, 52)])
+        second = rules.ordered(
+            pool[52 : 52 + rnd.randrange(0, 9)]
+            + rnd.sample(first, min(len(first), rnd.randrange(0, 3)))
+        )
+        for a, b in ((first, second), (tuple(first), second), (second, first)):
+            got = rules.merged(a, b)
+            want = sorted([*a, *b], key=lambda u: u.key)
+            assert [id(u) for u in got] == [id(u) for u in want]
