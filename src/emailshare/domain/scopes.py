@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from emailshare.domain.errors import OAuthScopeMismatch
@@ -19,24 +20,17 @@ def _any(granted: frozenset[str], *wanted: str) -> bool:
 # What require_details_read decided, per granted set and module scope name: the check runs on
 # every computed details answer and Emails call (seven case folds, four strings formatted, ~3
 # µs), and callers share their scopes sets (``service.auth.scopes_of``), so a few entries answer
-# nearly every request. Bounded: started again when full.
-_DETAILS_READ: dict[tuple[frozenset[str], str], bool] = {}
+# nearly every request. Bounded (functools.lru_cache).
 _DETAILS_READ_MAX = 1024
 
 
 def require_details_read(granted: frozenset[str], scope_name: str) -> None:
     """Module read and emails read, both needed for ``__emails_sharing_details``."""
-    key = (granted, scope_name)
-    allowed = _DETAILS_READ.get(key)
-    if allowed is None:
-        allowed = _details_read(granted, scope_name)
-        if len(_DETAILS_READ) >= _DETAILS_READ_MAX:
-            _DETAILS_READ.clear()
-        _DETAILS_READ[key] = allowed
-    if not allowed:
+    if not _details_read(granted, scope_name):
         raise OAuthScopeMismatch()
 
 
+@functools.lru_cache(maxsize=_DETAILS_READ_MAX)
 def _details_read(granted: frozenset[str], scope_name: str) -> bool:
     module_read = _any(
         granted,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import NamedTuple
 
@@ -53,20 +54,14 @@ CallerCache = BoundedCache[str, Caller]
 
 # One scopes set per distinct scopes text, shared by every caller whose token holds it (a
 # store's tokens hold a handful of texts; each set of three scopes is ~420 bytes and one more
-# object for the cyclic collector to walk). Bounded: when full it starts again.
-_SCOPE_SETS: dict[str, frozenset[str]] = {}
+# object for the cyclic collector to walk). Bounded (functools.lru_cache).
 SCOPE_SETS_KEPT = 256
 
 
+@functools.lru_cache(maxsize=SCOPE_SETS_KEPT)
 def scopes_of(text: str) -> frozenset[str]:
     """The scopes of a token as stored (space-separated), normalised, one set per text."""
-    found = _SCOPE_SETS.get(text)
-    if found is None:
-        found = scope_rules.normalise(text.split())
-        if len(_SCOPE_SETS) >= SCOPE_SETS_KEPT:
-            _SCOPE_SETS.clear()
-        _SCOPE_SETS[text] = found
-    return found
+    return scope_rules.normalise(text.split())
 
 
 async def authenticate(

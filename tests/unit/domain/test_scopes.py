@@ -257,18 +257,18 @@ def test_require_org_read(names: tuple[str, ...], allowed: bool) -> None:
 
 def test_details_read_memo_answers_as_the_check_does_for_each_set_and_module() -> None:
     # The memo is keyed by the set and the module: one set's answer is never another's.
-    scopes._DETAILS_READ.clear()
+    scopes._details_read.cache_clear()
     leads_only = ("ZohoCRM.modules.Leads.READ", "ZohoCRM.modules.emails.READ")
     for _ in range(2):  # the first pass fills the memo, the second reads it
         assert allows_details(leads_only, "Leads")
         assert not allows_details(leads_only, "Deals")
         assert not allows_details(("ZohoCRM.modules.Leads.READ",), "Leads")
         assert allows_details(("ZohoCRM.modules.ALL",), "Deals")
-    assert len(scopes._DETAILS_READ) == 4
+    assert scopes._details_read.cache_info().currsize == 4
 
 
 def test_details_read_memo_is_bounded() -> None:
-    scopes._DETAILS_READ.clear()
+    scopes._details_read.cache_clear()
     for n in range(scopes._DETAILS_READ_MAX + 10):
         assert not allows_details((f"ZohoCRM.modules.m{n}.READ",), "Leads")
-    assert 0 < len(scopes._DETAILS_READ) <= scopes._DETAILS_READ_MAX
+    assert 0 < scopes._details_read.cache_info().currsize <= scopes._DETAILS_READ_MAX

@@ -150,7 +150,7 @@ def test_the_shared_scopes_sets_are_bounded() -> None:
     texts = [f"ZohoCRM.modules.ALL ZohoCRM.x{n}.READ" for n in range(auth.SCOPE_SETS_KEPT + 10)]
     for text in texts:
         assert auth.scopes_of(text) == frozenset({"zohocrm.modules.all", text.split()[1].lower()})
-    assert len(auth._SCOPE_SETS) <= auth.SCOPE_SETS_KEPT
+    assert auth.scopes_of.cache_info().currsize <= auth.SCOPE_SETS_KEPT
     assert auth.scopes_of(texts[-1]) is auth.scopes_of(texts[-1])
     assert auth.scopes_of("  ") == frozenset()
 
