@@ -57,7 +57,18 @@ def _read_facts(caller: str, role: str) -> str:
 
 
 _READ_FACTS = _read_facts("?", "?")
-_LIVE_RECORD = " FROM records r WHERE r.org_id = ? AND r.id = ? AND r.module = ? AND r.deleted = 0"
+
+
+# A live record of the org and module, by id: ``org`` the org's SQL (a parameter or a column),
+# ``joined`` a table to read first (``"me CROSS JOIN "``), both of this file's own.
+def _live_record(org: str, joined: str = "") -> str:
+    return (
+        f" FROM {joined}records r"
+        f" WHERE r.org_id = {org} AND r.id = ? AND r.module = ? AND r.deleted = 0"
+    )
+
+
+_LIVE_RECORD = _live_record("?")
 
 _RECORD_ACCESS = "SELECT" + _READ_FACTS + _LIVE_RECORD
 
@@ -71,6 +82,19 @@ _PUBLIC_SHARERS = (
     " ORDER BY name_key, id LIMIT 51"
 )
 
+
+# A record's first 51 custom sharers in answer order (its id a parameter), as the subquery
+# ``c``: ``org`` the org's SQL and ``joined`` a table read first, as in _live_record.
+def _custom_sharers(org: str, joined: str = "") -> str:
+    return (
+        f" (SELECT u.id, u.name, u.mailbox_protocol FROM {joined}email_shares e CROSS JOIN users u"
+        f"  WHERE e.org_id = {org} AND e.record_id = ? AND u.org_id = e.org_id AND u.id = e.user_id"
+        "  AND u.email_sharing = 'custom' AND u.status = 'active' AND u.mailbox_enabled = 1"
+        "  AND u.mailbox_protocol IS NOT NULL"
+        "  ORDER BY u.name_key, u.id LIMIT 51) AS c"
+    )
+
+
 # A record's reading facts (as _RECORD_ACCESS) and its first 51 custom sharers in answer order,
 # in one statement (the details endpoint's one read per request): the first branch is the
 # record's row (kind 0; none when there is no such live record), the second the custom sharers
@@ -83,11 +107,7 @@ _RECORD_DETAILS = (
     + ", NULL, NULL"
     + _LIVE_RECORD
     + " UNION ALL SELECT 1, c.id, NULL, NULL, NULL, c.name, c.mailbox_protocol FROM"
-    " (SELECT u.id, u.name, u.mailbox_protocol FROM email_shares e CROSS JOIN users u"
-    "  WHERE u.org_id = e.org_id AND u.id = e.user_id AND e.org_id = ? AND e.record_id = ?"
-    "  AND u.email_sharing = 'custom' AND u.status = 'active' AND u.mailbox_enabled = 1"
-    "  AND u.mailbox_protocol IS NOT NULL"
-    "  ORDER BY u.name_key, u.id LIMIT 51) AS c"
+    + _custom_sharers("?")
 )
 
 # The token's row (as _TOKEN_OWNER) and the record's details (as _RECORD_DETAILS, for the
@@ -106,15 +126,12 @@ _TOKEN_DETAILS = (
     + _NULLS_12
     + ","
     + _read_facts("me.user_id", "COALESCE(me.role_id, -1)")
-    + ", NULL, NULL FROM me CROSS JOIN records r"
-    " WHERE r.org_id = me.org_id AND r.id = ? AND r.module = ? AND r.deleted = 0"
-    " UNION ALL SELECT 1" + _NULLS_12 + ", c.id, NULL, NULL, NULL, c.name, c.mailbox_protocol FROM"
-    " (SELECT u.id, u.name, u.mailbox_protocol"
-    "  FROM me CROSS JOIN email_shares e CROSS JOIN users u"
-    "  WHERE e.org_id = me.org_id AND e.record_id = ? AND u.org_id = e.org_id AND u.id = e.user_id"
-    "  AND u.email_sharing = 'custom' AND u.status = 'active' AND u.mailbox_enabled = 1"
-    "  AND u.mailbox_protocol IS NOT NULL"
-    "  ORDER BY u.name_key, u.id LIMIT 51) AS c"
+    + ", NULL, NULL"
+    + _live_record("me.org_id", "me CROSS JOIN ")
+    + " UNION ALL SELECT 1"
+    + _NULLS_12
+    + ", c.id, NULL, NULL, NULL, c.name, c.mailbox_protocol FROM"
+    + _custom_sharers("me.org_id", "me CROSS JOIN ")
 )
 
 _USER_INFO = (
