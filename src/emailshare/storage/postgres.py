@@ -330,8 +330,11 @@ class PostgresDatabase:
         """Whether a request that has waited ``waited`` seconds for its turn stops: the store
         answered nothing for ANSWERING seconds, or a statement failed since its last answer
         (an outage). Otherwise it is a queue, and the request waits on."""
-        if waited < POOL_TIMEOUT:
-            return False
+        return waited >= POOL_TIMEOUT and self._outage()
+
+    def _outage(self) -> bool:
+        """The store answered nothing for ANSWERING seconds, or a statement failed since its
+        last answer: a wait for a connection ends (``PoolTimeout``, the breaker's outage)."""
         return time.monotonic() - self._answered > ANSWERING or self._failed >= self._answered
 
     @contextlib.asynccontextmanager
@@ -348,11 +351,11 @@ class PostgresDatabase:
             except PoolTimeout:
                 deadline = time.monotonic() + BUSY_WAIT
                 while True:
-                    now = time.monotonic()
-                    if now - self._answered > ANSWERING or self._failed >= self._answered:
-                        raise  # nothing answered lately, or a failure since: an outage
+                    if self._outage():
+                        raise
+                    left = deadline - time.monotonic()
                     try:
-                        conn = await self._pool.getconn(min(BUSY_SLICE, max(deadline - now, 0.001)))
+                        conn = await self._pool.getconn(min(BUSY_SLICE, max(left, 0.001)))
                         break
                     except PoolTimeout:
                         if time.monotonic() >= deadline:
